@@ -1,0 +1,1 @@
+"""weightgate.alerts layer (see the package docstring for what it owns)."""

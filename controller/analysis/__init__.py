@@ -1,0 +1,1 @@
+"""weightgate.analysis layer (see the package docstring for what it owns)."""

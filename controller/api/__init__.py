@@ -1,0 +1,1 @@
+"""weightgate.api layer (see the package docstring for what it owns)."""

@@ -1,0 +1,1 @@
+"""weightgate.kube layer (see the package docstring for what it owns)."""

@@ -1,0 +1,1 @@
+"""weightgate.rollout layer (see the package docstring for what it owns)."""

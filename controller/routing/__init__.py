@@ -1,0 +1,1 @@
+"""weightgate.routing layer (see the package docstring for what it owns)."""

@@ -1,0 +1,1 @@
+"""weightgate.sandbox layer (see the package docstring for what it owns)."""
