@@ -1,0 +1,88 @@
+"""The TrafficShift status: where a shift is, why, and what the gates last said.
+
+All controller state lives here (written through the status subresource), so a restarted
+controller resumes exactly where the last one stopped. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from controller.api.base import ApiModel
+
+MAX_HISTORY = 50
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"  # accepted, first step not taken yet
+    PROGRESSING = "Progressing"  # at a step, gates passing or not judged yet
+    HOLDING = "Holding"  # gates inconclusive or erroring: weight held, deadline running
+    PAUSED = "Paused"  # spec.paused, or paused by the controller after drift
+    PROMOTED = "Promoted"  # route on the single canary destination
+    ROLLED_BACK = "RolledBack"  # route on the single stable destination after a failure
+    INVALID = "Invalid"  # spec or referenced objects wrong; VirtualService untouched
+
+    @property
+    def is_final(self) -> bool:
+        return self in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.INVALID)
+
+
+class GateVerdict(StrEnum):
+    PASS = "Pass"
+    FAIL = "Fail"
+    INCONCLUSIVE = "Inconclusive"  # no data, NaN, or too few requests
+    ERROR = "Error"  # Prometheus unreachable, timed out, or rejected the query
+
+
+class GateStatus(ApiModel):
+    name: str
+    verdict: GateVerdict
+    value: float | None = None
+    stable_value: float | None = None
+    threshold: str = Field(default="", description="Human-readable threshold, e.g. '<= 1'.")
+    query: str = Field(default="", description="The PromQL the verdict was judged on.")
+    message: str = ""
+    checked_at: datetime | None = None
+
+
+class Condition(ApiModel):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str
+    message: str = ""
+    last_transition_time: datetime
+    observed_generation: int | None = None
+
+
+class HistoryEntry(ApiModel):
+    time: datetime
+    phase: Phase
+    step: int
+    weight: int
+    reason: str
+    message: str = ""
+
+
+class TrafficShiftStatus(ApiModel):
+    observed_generation: int | None = None
+    phase: Phase = Phase.PENDING
+    current_step: int = Field(
+        default=0, ge=0, description="Steps taken so far (1-based); 0 before the first step."
+    )
+    canary_weight: int = Field(default=0, ge=0, le=100)
+    step_started_at: datetime | None = None
+    holding_since: datetime | None = None
+    failed_checks: int = Field(default=0, ge=0)
+    last_check_at: datetime | None = None
+    shift_hash: str = Field(
+        default="",
+        description="Hash of the fields whose change restarts a shift (subsets, steps, route).",
+    )
+    message: str = ""
+    gates: list[GateStatus] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list, max_length=MAX_HISTORY)

@@ -1,0 +1,197 @@
+"""The TrafficShift resource: what to shift, in which steps, judged by which gates.
+
+``weightgate.dev/v1alpha1`` ``TrafficShift`` (short name ``tshift``) is the single source of
+truth for the CRD in config/crd/, which is generated from these models (see ``crd.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+
+from controller.api.base import GROUP_VERSION, ApiModel, DnsLabel, Host, ObjectName
+from controller.api.durations import Duration
+from controller.api.gates import Gate
+from controller.api.status import TrafficShiftStatus
+
+KIND = "TrafficShift"
+# Range checks happen in the list validator (one message with the fix); the schema carries the
+# same bounds so the API server rejects a bad weight too.
+StepWeight = Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100})]
+PLURAL = "trafficshifts"
+SHORT_NAME = "tshift"
+
+
+class NoDataPolicy(StrEnum):
+    HOLD = "hold"  # inconclusive: hold the weight until data comes or the deadline passes
+    FAIL = "fail"  # count as a failed check (Flagger's behaviour)
+
+
+class AlertEvent(StrEnum):
+    ROLLBACK = "rollback"
+    PROMOTED = "promoted"
+    HOLDING = "holding"
+    DRIFT = "drift"
+    INVALID = "invalid"
+
+
+class AnalysisTarget(ApiModel):
+    """Overrides for the Istio labels that select the canary and stable telemetry."""
+
+    service: DnsLabel | None = Field(
+        default=None,
+        description="destination_service_name; default: the short name of the managed host.",
+    )
+    namespace: DnsLabel | None = Field(
+        default=None,
+        description="destination_workload_namespace; default: the TrafficShift's namespace.",
+    )
+    canary_version: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+        description="destination_version of the canary; default: the subset's `version` label.",
+    )
+    stable_version: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+        description="destination_version of the stable subset; default: its `version` label.",
+    )
+
+
+class Analysis(ApiModel):
+    window: Duration = Field(
+        default=timedelta(minutes=1), description="PromQL range each gate looks back over."
+    )
+    min_requests: int = Field(
+        default=20,
+        ge=0,
+        description="Fewer canary requests than this in the window makes a check inconclusive.",
+    )
+    failure_limit: int = Field(
+        default=2, ge=1, description="Failed checks in a row that trigger a rollback."
+    )
+    progress_deadline: Duration = Field(
+        default=timedelta(minutes=10),
+        description="Holding (inconclusive or error) longer than this rolls back.",
+    )
+    on_no_data: NoDataPolicy = Field(
+        default=NoDataPolicy.HOLD,
+        description="hold: no data holds the weight (until progressDeadline); fail: counts as a "
+        "failed check.",
+    )
+    profile: DnsLabel = Field(
+        default="default", description="Gate profile (config/gates/<name>.yaml) to start from."
+    )
+    gates: list[Gate] = Field(
+        default_factory=list,
+        description="Gates added to, or overriding by name, the profile's gates.",
+    )
+    target: AnalysisTarget = Field(default_factory=AnalysisTarget)
+
+    @field_validator("gates")
+    @classmethod
+    def _unique_gate_names(cls, gates: list[Gate]) -> list[Gate]:
+        seen: set[str] = set()
+        for gate in gates:
+            if gate.name in seen:
+                raise ValueError(f"gate '{gate.name}' is listed twice: keep one entry per name")
+            seen.add(gate.name)
+        return gates
+
+
+class AlertRoute(ApiModel):
+    provider: DnsLabel = Field(description="Alert provider name from the controller settings.")
+    on: list[AlertEvent] = Field(
+        default_factory=lambda: [AlertEvent.ROLLBACK],
+        min_length=1,
+        description="Events that notify this provider.",
+    )
+
+
+class TrafficShiftSpec(ApiModel):
+    virtual_service: ObjectName = Field(
+        description="VirtualService in the same namespace whose route is shifted."
+    )
+    route: str | None = Field(
+        default=None,
+        description="Name of the http route to manage; default: the one route without `match` "
+        "that sends to the stable subset.",
+    )
+    host: Host | None = Field(
+        default=None, description="Destination host; default: the VirtualService's first host."
+    )
+    stable: DnsLabel = Field(description="Stable subset (DestinationRule subset name).")
+    canary: DnsLabel = Field(description="Canary subset (DestinationRule subset name).")
+    destination_rule: ObjectName | None = Field(
+        default=None, description="When set, both subsets must exist in this DestinationRule."
+    )
+    steps: list[StepWeight] = Field(
+        min_length=1,
+        max_length=100,
+        description="Canary weight per step, percent, strictly increasing, each 1..100.",
+    )
+    interval: Duration = Field(
+        default=timedelta(seconds=30), description="Time at each step before the gates judge it."
+    )
+    analysis: Analysis = Field(default_factory=Analysis)
+    alerts: list[AlertRoute] = Field(default_factory=list)
+    paused: bool = Field(default=False, description="Hold at the current weight while true.")
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_are_a_ramp(cls, steps: list[int]) -> list[int]:
+        for position, weight in enumerate(steps):
+            if not 1 <= weight <= 100:
+                raise ValueError(
+                    f"steps[{position}] is {weight}: each step is a canary weight in percent, "
+                    "from 1 to 100"
+                )
+            if position and weight <= steps[position - 1]:
+                raise ValueError(
+                    f"steps[{position}] is {weight}, not above steps[{position - 1}] "
+                    f"({steps[position - 1]}): steps must strictly increase, e.g. [10, 25, 50, 100]"
+                )
+        return steps
+
+    @model_validator(mode="after")
+    def _distinct_subsets(self) -> Self:
+        if self.stable == self.canary:
+            raise ValueError(
+                f"stable and canary are both '{self.stable}': the canary must be another subset"
+            )
+        return self
+
+
+class ObjectMeta(ApiModel):
+    """The part of Kubernetes metadata weightgate reads; the rest passes through untouched."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: ObjectName
+    namespace: DnsLabel | None = None
+    generation: int | None = None
+    resource_version: str | None = None
+    uid: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class TrafficShift(ApiModel):
+    api_version: Literal["weightgate.dev/v1alpha1"] = Field(
+        default=GROUP_VERSION, alias="apiVersion"
+    )
+    kind: Literal["TrafficShift"] = KIND
+    metadata: ObjectMeta
+    spec: TrafficShiftSpec
+    status: TrafficShiftStatus | None = None
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The object as it goes on the wire (camelCase, durations as text, no empty status)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
