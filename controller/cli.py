@@ -66,7 +66,11 @@ def validate(files: tuple[Path, ...], profile_dir: Path | None) -> None:
         click.echo(f"{len(problems)} problem(s) found in {len(files)} file(s).", err=True)
         sys.exit(EXIT_INVALID)
     shifts = len(result.shifts)
-    own_profiles = sum(1 for d in documents if isinstance(d.content, dict) and d.content.get("kind") == "GateProfile")
+    own_profiles = sum(
+        1
+        for d in documents
+        if isinstance(d.content, dict) and d.content.get("kind") == "GateProfile"
+    )
     click.echo(
         f"ok: {len(documents)} document(s) in {len(files)} file(s) valid "
         f"({shifts} TrafficShift, {own_profiles} GateProfile)."

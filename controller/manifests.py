@@ -38,9 +38,7 @@ def read_documents(path: Path) -> list[SourcedDocument]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ManifestError(
-            [Problem(source, 0, "", f"not valid YAML{where}: {problem}")]
-        ) from exc
+        raise ManifestError([Problem(source, 0, "", f"not valid YAML{where}: {problem}")]) from exc
     return [
         SourcedDocument(source, index, content)
         for index, content in enumerate(loaded, start=1)
@@ -58,7 +56,9 @@ def load_profiles(directory: Path) -> dict[str, GateProfile]:
     if result.shifts:
         doc = result.shifts[0][0]
         problems.append(
-            Problem(doc.source, doc.document, "kind", "a gate-profile folder holds GateProfiles only")
+            Problem(
+                doc.source, doc.document, "kind", "a gate-profile folder holds GateProfiles only"
+            )
         )
     if problems:
         raise ManifestError(problems)

@@ -97,9 +97,7 @@ def _parse(doc: SourcedDocument, result: CheckResult) -> BaseModel | None:
     try:
         return model.model_validate(content)
     except ValidationError as exc:
-        result.problems.extend(
-            problems_from(exc, model, source=doc.source, document=doc.document)
-        )
+        result.problems.extend(problems_from(exc, model, source=doc.source, document=doc.document))
         return None
 
 

@@ -49,9 +49,7 @@ def _check_template(query: str) -> str:
     unknown = [name for name in template_variables(query) if name not in TEMPLATE_VARIABLES]
     if unknown:
         allowed = ", ".join(f"{{{{ {n} }}}}" for n in TEMPLATE_VARIABLES)
-        raise ValueError(
-            f"unknown template variable {{{{ {unknown[0]} }}}}: use one of {allowed}"
-        )
+        raise ValueError(f"unknown template variable {{{{ {unknown[0]} }}}}: use one of {allowed}")
     leftover = _PLACEHOLDER.sub("", query)
     if "{{" in leftover or "}}" in leftover:
         raise ValueError(
@@ -98,8 +96,10 @@ class Gate(ApiModel):
             raise ValueError(
                 f"min ({self.min}) is above max ({self.max}): no value could pass; swap them"
             )
-        if self.is_relative and self.query is not None and "version" not in template_variables(
-            self.query
+        if (
+            self.is_relative
+            and self.query is not None
+            and "version" not in template_variables(self.query)
         ):
             raise ValueError(
                 "a relative threshold (maxOverStable/maxRatioToStable) needs the query to "

@@ -82,7 +82,7 @@ def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "missing":
         return f"required field '{name}' is missing: add it"
     text = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "literal_error":
+    if kind.endswith(("_type", "_parsing")) or kind == "literal_error":
         text = f"{text} (got {error.get('input')!r})"
     return text
 

@@ -10,7 +10,7 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from controller.api.base import GROUP_VERSION, ApiModel, DnsLabel
+from controller.api.base import ApiModel, DnsLabel
 from controller.api.gates import BUILTIN_GATES, Gate, missing_threshold_message
 
 
@@ -41,7 +41,7 @@ class GateProfileSpec(ApiModel):
 
 class GateProfile(ApiModel):
     api_version: Literal["weightgate.dev/v1alpha1"] = Field(
-        default=GROUP_VERSION, alias="apiVersion"
+        default="weightgate.dev/v1alpha1", alias="apiVersion"
     )
     kind: Literal["GateProfile"] = "GateProfile"
     metadata: ProfileMetadata

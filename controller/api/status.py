@@ -32,7 +32,7 @@ class Phase(StrEnum):
 
 
 class GateVerdict(StrEnum):
-    PASS = "Pass"
+    PASS = "Pass"  # noqa: S105 - a verdict, not a password
     FAIL = "Fail"
     INCONCLUSIVE = "Inconclusive"  # no data, NaN, or too few requests
     ERROR = "Error"  # Prometheus unreachable, timed out, or rejected the query

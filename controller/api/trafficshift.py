@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
-from controller.api.base import GROUP_VERSION, ApiModel, DnsLabel, Host, ObjectName
+from controller.api.base import ApiModel, DnsLabel, Host, ObjectName
 from controller.api.durations import Duration
 from controller.api.gates import Gate
 from controller.api.status import TrafficShiftStatus
@@ -104,10 +104,12 @@ class Analysis(ApiModel):
 
 class AlertRoute(ApiModel):
     provider: DnsLabel = Field(description="Alert provider name from the controller settings.")
-    on: list[AlertEvent] = Field(
+    # Not `on`: YAML 1.1 parsers (kubectl's included) read an `on` key as the boolean true.
+    events: list[AlertEvent] = Field(
         default_factory=lambda: [AlertEvent.ROLLBACK],
         min_length=1,
-        description="Events that notify this provider.",
+        description="Events that notify this provider: rollback, promoted, holding, drift, "
+        "invalid.",
     )
 
 
@@ -181,9 +183,9 @@ class ObjectMeta(ApiModel):
 
 class TrafficShift(ApiModel):
     api_version: Literal["weightgate.dev/v1alpha1"] = Field(
-        default=GROUP_VERSION, alias="apiVersion"
+        default="weightgate.dev/v1alpha1", alias="apiVersion"
     )
-    kind: Literal["TrafficShift"] = KIND
+    kind: Literal["TrafficShift"] = "TrafficShift"
     metadata: ObjectMeta
     spec: TrafficShiftSpec
     status: TrafficShiftStatus | None = None

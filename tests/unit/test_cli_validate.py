@@ -1,0 +1,76 @@
+"""`weightgate validate`: exit 0 on the shipped samples and profiles, 2 with clear messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from controller.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+SHIFT_HEAD = """apiVersion: weightgate.dev/v1alpha1
+kind: TrafficShift
+metadata: {name: bad, namespace: bookinfo}
+spec:
+  virtualService: reviews
+  stable: v1
+  canary: v3
+"""
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["validate", *args])
+    return result.exit_code, result.output
+
+
+def test_shipped_samples_and_profiles_are_valid() -> None:
+    files = sorted(str(p) for p in (REPO / "config").glob("*/*.yaml") if "crd" not in p.parts)
+    code, output = run("--profiles", str(REPO / "config" / "gates"), *files)
+    assert code == 0, output
+    assert "valid" in output
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("  steps: [50, 30]\n", ["spec.steps", "strictly increase"]),
+        ("  steps: [50, 120]\n", ["spec.steps", "120", "from 1 to 100"]),
+        ("  steps: [50]\n  interval: 30 secs\n", ["spec.interval", "'30s'"]),
+        (
+            "  steps: [50]\n  analysis:\n    gates: [{name: eror-rate, max: 1}]\n",
+            ["spec.analysis.gates[0].name", "unknown gate 'eror-rate'"],
+        ),
+    ],
+    ids=["decreasing-steps", "weight-120", "malformed-duration", "unknown-gate"],
+)
+def test_invalid_file_exits_2_naming_file_and_field(
+    tmp_path: Path, body: str, words: list[str]
+) -> None:
+    bad = tmp_path / "shift.yaml"
+    bad.write_text(SHIFT_HEAD + body)
+    code, output = run("--profiles", str(REPO / "config" / "gates"), str(bad))
+    assert code == 2
+    assert f"{bad} (document 1)" in output
+    for word in words:
+        assert word in output
+
+
+def test_multi_document_file_reports_each_document(tmp_path: Path) -> None:
+    bad = tmp_path / "two.yaml"
+    bad.write_text(SHIFT_HEAD + "  steps: [50]\n---\n" + SHIFT_HEAD + "  steps: [5, 1]\n")
+    code, output = run("--profiles", str(REPO / "config" / "gates"), str(bad))
+    assert code == 2
+    assert "(document 2): spec.steps" in output
+    assert "(document 1)" not in output
+
+
+def test_unreadable_and_malformed_files_are_problems_not_crashes(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("spec: [unclosed\n")
+    code, output = run(str(broken), str(tmp_path / "missing.yaml"))
+    assert code == 2
+    assert "not valid YAML at line" in output
+    assert "missing.yaml" in output
+    assert "cannot read file" in output
