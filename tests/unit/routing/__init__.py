@@ -1,0 +1,1 @@
+"""Tests of controller.routing, the pure VirtualService weight engine."""
