@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 
-class PatchTestFailed(AssertionError):
+class PatchTestError(AssertionError):
     """A `test` operation found a different value: the server would refuse the whole patch."""
 
 
@@ -38,7 +38,7 @@ def _apply(document: Any, op: dict[str, Any]) -> Any:
     elif kind == "add":
         parent[key] = copy.deepcopy(op["value"])
     elif kind == "replace":
-        parent[key]  # noqa: B018  (RFC 6902: replace needs the target to exist)
+        _require(parent, key, op["path"])
         parent[key] = copy.deepcopy(op["value"])
     else:
         raise ValueError(f"unsupported op {kind!r}")
@@ -47,7 +47,13 @@ def _apply(document: Any, op: dict[str, Any]) -> Any:
 
 def _test(actual: Any, expected: Any, path: str) -> None:
     if actual != expected:
-        raise PatchTestFailed(f"test failed at {path}: {actual!r} != {expected!r}")
+        raise PatchTestError(f"test failed at {path}: {actual!r} != {expected!r}")
+
+
+def _require(parent: Any, key: Any, path: str) -> None:
+    exists = 0 <= key < len(parent) if isinstance(parent, list) else key in parent
+    if not exists:
+        raise KeyError(f"replace needs an existing target (RFC 6902): nothing at {path}")
 
 
 def _tokens(pointer: str) -> list[str]:
