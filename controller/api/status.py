@@ -76,7 +76,18 @@ class TrafficShiftStatus(ApiModel):
     canary_weight: int = Field(default=0, ge=0, le=100)
     step_started_at: datetime | None = None
     holding_since: datetime | None = None
+    checks_passing_since: datetime | None = Field(
+        default=None,
+        description="Start of the current run of all-pass checks; a step advances only after "
+        "its whole interval of passing checks.",
+    )
     failed_checks: int = Field(default=0, ge=0)
+    write_pending: bool = Field(
+        default=False,
+        description="True between recording a new weight here and confirming it on the "
+        "VirtualService: after a restart the controller finishes that write instead of calling "
+        "it drift or stepping again.",
+    )
     last_check_at: datetime | None = None
     shift_hash: str = Field(
         default="",
