@@ -139,12 +139,12 @@ def managed_http_route(vs_spec: Spec, managed: ManagedRoute) -> Mapping[str, Any
     """
     http = http_routes(vs_spec)
     stale_fix = (
-        "none needed if the VirtualService was edited on purpose: look the managed route up "
-        "again (find_managed_route) before writing"
+        "nothing was written; weightgate finds the managed route again on its next read. If "
+        "you renamed the route, update spec.route in the TrafficShift too"
     )
     if not 0 <= managed.index < len(http):
         raise RoutingError(
-            f"the managed route {managed.describe()} is gone: spec.http has {len(http)} routes",
+            f"the managed route {managed.describe()} is gone: spec.http has {len(http)} route(s)",
             path=managed.path,
             fix=stale_fix,
         )

@@ -128,8 +128,8 @@ def _check_weights(entries: list[RouteEntry], path: str) -> None:
     unweighted = [entry.path for entry in entries if entry.weight is None]
     if unweighted:
         raise RoutingError(
-            f"the route has {len(entries)} destinations but {', '.join(unweighted)} "
-            "have no weight; Istio needs a weight on each, summing to 100",
+            f"the route has {len(entries)} destinations but these have no weight: "
+            f"{', '.join(unweighted)}; Istio needs a weight on each, summing to 100",
             path=path,
             fix="set a weight on every destination so that they sum to 100",
         )
