@@ -63,7 +63,7 @@ def same_host(a: str, b: str) -> bool:
     if a == b:
         return True
     short, full = sorted((a, b), key=len)
-    return "." not in short and full.split(".", 1)[0] == short
+    return full.split(".", 1)[0] == short
 
 
 def http_routes(vs_spec: Spec) -> Sequence[Mapping[str, Any]]:
