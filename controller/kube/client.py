@@ -1,0 +1,198 @@
+"""A small, typed Kubernetes client over the official ``kubernetes`` package.
+
+Requests go through ``ApiClient.call_api`` with explicit paths and content types, because the
+generated custom-object methods always send merge patches and we need JSON patches (with ``test``
+ops and a resourceVersion precondition) for VirtualServices. Retries are off and timeouts bounded:
+an unreachable API server costs one timeout, and the caller decides what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
+
+from controller.kube.errors import KubeError, error_for_status, translate
+from controller.kube.resources import Resource
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str  # ADDED, MODIFIED, DELETED, BOOKMARK
+    object: dict[str, Any]
+
+
+def load_configuration(
+    kubeconfig: Path | None = None, context: str | None = None
+) -> k8s.Configuration:
+    """From a kubeconfig file when given (or found), else the in-cluster service account."""
+    configuration = k8s.Configuration()
+    try:
+        if kubeconfig is None and _in_cluster():
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        else:
+            k8s_config.load_kube_config(
+                config_file=str(kubeconfig) if kubeconfig else None,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+    except (k8s_config.ConfigException, OSError, TypeError) as exc:
+        where = kubeconfig or "~/.kube/config or in-cluster service account"
+        raise KubeError(
+            f"cannot load Kubernetes credentials from {where}: {exc}. Pass --kubeconfig, or run "
+            "inside the cluster with a service account"
+        ) from exc
+    configuration.retries = False
+    return configuration
+
+
+def _in_cluster() -> bool:
+    return Path("/var/run/secrets/kubernetes.io/serviceaccount/token").exists()
+
+
+class KubeClient:
+    """Plain-dict reads and writes of namespaced objects, with our error types."""
+
+    def __init__(self, configuration: k8s.Configuration, timeout_seconds: float = 10.0) -> None:
+        self._api = k8s.ApiClient(configuration)
+        self._timeout = timeout_seconds
+
+    def close(self) -> None:
+        self._api.close()
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        body: Any = None,
+        content_type: str = "application/json",
+        query: list[tuple[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        try:
+            result = self._api.call_api(
+                path,
+                method,
+                query_params=query or [],
+                header_params={"Accept": "application/json", "Content-Type": content_type},
+                body=body,
+                response_type="object",
+                auth_settings=["BearerToken"],
+                _return_http_data_only=True,
+                _preload_content=True,
+                _request_timeout=self._timeout,
+            )
+        except Exception as exc:
+            raise translate(exc, what) from exc
+        if not isinstance(result, dict):
+            raise KubeError(f"{what}: unexpected response {result!r:.200}")
+        return result
+
+    def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
+        what = f"get {resource.kind} {namespace}/{name}"
+        return self._call("GET", resource.object_path(namespace, name), what)
+
+    def list_objects(
+        self, resource: Resource, namespace: str | None = None
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Items and the list's resourceVersion (to start a watch from)."""
+        where = namespace or "all namespaces"
+        result = self._call(
+            "GET", resource.collection_path(namespace), f"list {resource.plural} in {where}"
+        )
+        items = result.get("items") or []
+        return list(items), str(result.get("metadata", {}).get("resourceVersion", ""))
+
+    def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = body.get("metadata", {}).get("name") or body.get("metadata", {}).get("generateName")
+        what = f"create {resource.kind} {namespace}/{name}"
+        return self._call("POST", resource.collection_path(namespace), what, body=body)
+
+    def json_patch(
+        self, resource: Resource, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        what = f"patch {resource.kind} {namespace}/{name}"
+        path = resource.object_path(namespace, name)
+        return self._call("PATCH", path, what, body=operations, content_type=JSON_PATCH)
+
+    def merge_patch(
+        self, resource: Resource, namespace: str, name: str, patch: dict[str, Any]
+    ) -> dict[str, Any]:
+        what = f"patch {resource.kind} {namespace}/{name}"
+        path = resource.object_path(namespace, name)
+        return self._call("PATCH", path, what, body=patch, content_type=MERGE_PATCH)
+
+    def replace_status(self, resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
+        """PUT the status subresource; ``obj`` carries the resourceVersion it was read at, so a
+        concurrent write answers 409 (``ConflictError``) instead of being overwritten."""
+        meta = obj["metadata"]
+        what = f"update status of {resource.kind} {meta['namespace']}/{meta['name']}"
+        path = resource.object_path(meta["namespace"], meta["name"]) + "/status"
+        return self._call("PUT", path, what, body=obj)
+
+    def watch(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        resource_version: str,
+        timeout_seconds: int = 300,
+    ) -> Iterator[WatchEvent]:
+        """Events after ``resource_version`` until the server ends the watch. A too-old version
+        raises ``GoneError``: re-list and watch again."""
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"),
+            ("resourceVersion", resource_version),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", timeout_seconds),
+        ]
+        what = f"watch {resource.plural}"
+        try:
+            response = self._api.call_api(
+                resource.collection_path(namespace),
+                "GET",
+                query_params=query,
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=(self._timeout, timeout_seconds + 30),
+            )[0]
+        except Exception as exc:
+            raise translate(exc, what) from exc
+        try:
+            yield from _watch_events(response, what)
+        finally:
+            response.release_conn()
+
+
+def _decode_event(line: str, what: str) -> WatchEvent:
+    event = json.loads(line)
+    kind = event.get("type", "")
+    obj = event.get("object") or {}
+    if kind == "ERROR":
+        message = obj.get("message", "watch error")
+        raise error_for_status(int(obj.get("code") or 0), f"{what}: {message}")
+    return WatchEvent(kind, obj)
+
+
+def _watch_events(response: Any, what: str) -> Iterator[WatchEvent]:
+    lines = k8s_watch.watch.iter_resp_lines(response)
+    while True:
+        try:
+            line = next(lines)
+        except StopIteration:
+            return
+        except Exception as exc:  # a broken stream is an unavailable API
+            raise translate(exc, what) from exc
+        if line:
+            yield _decode_event(line, what)
