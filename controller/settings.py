@@ -1,0 +1,128 @@
+"""Controller-wide settings: from a YAML file, then environment variables (which win).
+
+Environment variables are ``WEIGHTGATE_<FIELD>`` (nested with ``__``), e.g.
+``WEIGHTGATE_PROMETHEUS_URL``. ``weightgate ... --sandbox DIR`` fills the URLs and kubeconfig
+from what ``weightgate sandbox up`` wrote in DIR/sandbox.json.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from controller.api.durations import Duration
+from controller.api.problems import field_path
+
+
+class DriftPolicy(StrEnum):
+    PAUSE = "pause"  # stop and tell someone: a human changed the weights on purpose
+    REASSERT = "reassert"  # put our weights back (for meshes where others fight over them)
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"  # readable on a terminal, JSON otherwise
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class SettingsError(ValueError):
+    """Settings could not be loaded; the message names the file and field."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WEIGHTGATE_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    prometheus_url: str = "http://prometheus.istio-system.svc:9090"
+    prometheus_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    kubeconfig: Path | None = None
+    kube_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    namespaces: list[str] = Field(
+        default_factory=list, description="Namespaces to watch; empty means all."
+    )
+    gate_profiles_dir: Path = Path("config/gates")
+    istio_api_version: str = Field(default="v1", pattern=r"^v1(alpha3|beta1)?$")
+    check_interval: Duration = Field(default=timedelta(seconds=10))
+    drift_policy: DriftPolicy = DriftPolicy.PAUSE
+    metrics_port: int = Field(default=8080, ge=0, le=65535)
+    log_format: LogFormat = LogFormat.AUTO
+    log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
+
+
+class _ValuesSource(PydanticBaseSettingsSource):
+    """Settings from an already-read file, ranked below the environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        del field  # values are keyed by field name
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def _from_sources(file_values: dict[str, Any], flags: dict[str, Any]) -> Settings:
+    """Command-line flags beat environment variables, which beat the settings file."""
+
+    class _Layered(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            del dotenv_settings, file_secret_settings  # no .env or secrets-dir sources
+            return (init_settings, env_settings, _ValuesSource(settings_cls, file_values))
+
+    return _Layered(**flags)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"{path}: settings must be a YAML mapping of field: value")
+    return {str(k).replace("-", "_"): v for k, v in loaded.items()}
+
+
+def sandbox_values(directory: Path) -> dict[str, Any]:
+    """Settings that point at a sandbox started with ``weightgate sandbox up --dir DIR``."""
+    info_path = directory / "sandbox.json"
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(
+            f"{info_path}: cannot read sandbox info ({exc}); start one with "
+            f"`weightgate sandbox up --dir {directory}`"
+        ) from exc
+    return {"prometheus_url": info["prometheus"], "kubeconfig": directory / "kubeconfig"}
+
+
+def load_settings(
+    config_file: Path | None = None, sandbox_dir: Path | None = None, **overrides: Any
+) -> Settings:
+    file_values: dict[str, Any] = _read_yaml(config_file) if config_file else {}
+    flags = sandbox_values(sandbox_dir) if sandbox_dir is not None else {}
+    flags.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return _from_sources(file_values, flags)
+    except ValidationError as exc:
+        where = str(config_file) if config_file else "settings"
+        details = "; ".join(f"{field_path(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise SettingsError(f"{where}: {details}") from exc
