@@ -1,0 +1,1 @@
+"""Tests of the sandbox mesh: routing, faults, telemetry, and the mesh under real Prometheus."""
