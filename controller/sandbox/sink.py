@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from controller.sandbox.promstack.readyfile import write_ready_file
 
 MAX_BODY_BYTES = 1024 * 1024
+SHUTDOWN_POLL_SECONDS = 0.05  # how soon serve_forever notices a stop request
 
 
 class AlertSink:
@@ -93,7 +94,10 @@ class SinkServer:
 
     def start(self) -> SinkServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="sink-http", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="sink-http",
+            daemon=True,
         )
         self._thread.start()
         return self

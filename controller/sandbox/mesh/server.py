@@ -31,6 +31,7 @@ from controller.sandbox.mesh.page import render_product_page
 from controller.sandbox.mesh.workloads import FaultSettingsError
 
 MAX_BODY_BYTES = 64 * 1024
+SHUTDOWN_POLL_SECONDS = 0.05  # how soon serve_forever notices a stop request
 
 
 class BadRequestError(ValueError):
@@ -57,7 +58,10 @@ class MeshServer:
     def start(self) -> None:
         self.mesh.source.start()
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="mesh-http", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="mesh-http",
+            daemon=True,
         )
         self._thread.start()
         self.loadgen.start()
