@@ -1,1 +1,25 @@
-"""weightgate.rollout layer (see the package docstring for what it owns)."""
+"""weightgate.rollout: the pure state machine of a TrafficShift.
+
+Given the spec, the recorded status, what one reconcile tick observed (live canary weight, gate
+results) and the time, `decide` returns the one VirtualService action to take, the full next
+status and the transitions to announce. All state lives in the status, so a controller killed
+at any moment resumes exactly: a recorded write is finished rather than decided again
+(`write_pending` / `confirm_write`), which is what keeps a step from being skipped or taken
+twice. No I/O, no clock reads, no imports beyond `controller.api`.
+"""
+
+from controller.rollout.decision import Action, Decision, Observation, Policy, Transition
+from controller.rollout.identity import shift_hash
+from controller.rollout.machine import check_due, confirm_write, decide
+
+__all__ = [
+    "Action",
+    "Decision",
+    "Observation",
+    "Policy",
+    "Transition",
+    "check_due",
+    "confirm_write",
+    "decide",
+    "shift_hash",
+]

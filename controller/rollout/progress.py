@@ -1,0 +1,140 @@
+"""Judging a step: count failed checks, hold on unsettled ones, advance after a passing dwell.
+
+A step advances only when a check passes and the whole interval since both the step's start
+and the start of the current run of passing checks has gone by, so any failed or unsettled check
+restarts the clock, and one call never moves more than one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from controller.api.status import GateStatus, Phase, TrafficShiftStatus
+from controller.rollout import conditions, transitions
+from controller.rollout.decision import Action, Transition
+from controller.rollout.tick import Outcome, Tick, evolve, stay
+from controller.rollout.verdicts import (
+    CheckResult,
+    describe_failure,
+    describe_unsettled,
+    failing_gates,
+    judge_check,
+    unsettled_gates,
+)
+
+
+def progress(tick: Tick, status: TrafficShiftStatus) -> Outcome:
+    """One tick of a Progressing or Holding shift whose live weight is the recorded one."""
+    outcome = _judge(tick, status)
+    if outcome.action is not Action.NONE:
+        return outcome
+    in_sync = conditions.in_sync(outcome.status.canary_weight)
+    return Outcome(outcome.action, outcome.status, outcome.transitions, (in_sync,))
+
+
+def _judge(tick: Tick, status: TrafficShiftStatus) -> Outcome:
+    gates = tick.observation.gates
+    if gates is None:
+        held_for = _overdue(tick, status) if status.phase is Phase.HOLDING else None
+        if held_for is not None:
+            return _roll_back_for_deadline(tick, status, held_for)
+        return stay(status)
+    checked = evolve(status, gates=list(gates), last_check_at=tick.now)
+    result = judge_check(gates, tick.spec.analysis.on_no_data)
+    if result is CheckResult.FAIL:
+        return _failed(tick, checked, gates)
+    if result is CheckResult.HOLD:
+        return _unsettled(tick, checked)
+    return _passed(tick, checked)
+
+
+def _failed(tick: Tick, status: TrafficShiftStatus, gates: Sequence[GateStatus]) -> Outcome:
+    counted = evolve(status, failed_checks=status.failed_checks + 1, checks_passing_since=None)
+    failing = failing_gates(gates, tick.spec.analysis.on_no_data)
+    failures = [describe_failure(gate) for gate in failing]
+    if counted.failed_checks >= tick.spec.analysis.failure_limit:
+        told = transitions.rolled_back_on_gates(tick.spec, counted, failures)
+        return Outcome(Action.ROLLBACK, _rolled_back(counted), (told,))
+    holding = evolve(counted, phase=Phase.PROGRESSING, holding_since=None)
+    return Outcome(Action.NONE, holding, (transitions.check_failed(tick.spec, holding, failures),))
+
+
+def _unsettled(tick: Tick, status: TrafficShiftStatus) -> Outcome:
+    held = evolve(
+        status,
+        phase=Phase.HOLDING,
+        holding_since=status.holding_since or tick.now,
+        checks_passing_since=None,
+    )
+    if status.phase is Phase.HOLDING:
+        held_for = _overdue(tick, held)
+        if held_for is not None:
+            return _roll_back_for_deadline(tick, held, held_for)
+        return stay(held)
+    unsettled = [describe_unsettled(gate) for gate in unsettled_gates(held.gates)]
+    return Outcome(Action.NONE, held, (transitions.holding_started(tick.spec, held, unsettled),))
+
+
+def _passed(tick: Tick, status: TrafficShiftStatus) -> Outcome:
+    passing = evolve(
+        status,
+        phase=Phase.PROGRESSING,
+        failed_checks=0,
+        holding_since=None,
+        checks_passing_since=status.checks_passing_since or tick.now,
+    )
+    told: tuple[Transition, ...] = ()
+    if status.phase is Phase.HOLDING:
+        told = (transitions.holding_ended(tick.spec, passing),)
+    if not _dwell_complete(tick, passing):
+        return Outcome(Action.NONE, passing, told)
+    return _advance(tick, passing, told)
+
+
+def _dwell_complete(tick: Tick, status: TrafficShiftStatus) -> bool:
+    starts = [t for t in (status.step_started_at, status.checks_passing_since) if t is not None]
+    dwell_start = max(starts, default=tick.now)
+    return tick.now - dwell_start >= tick.spec.interval
+
+
+def _advance(tick: Tick, status: TrafficShiftStatus, told: tuple[Transition, ...]) -> Outcome:
+    steps = tick.spec.steps
+    taken = status.current_step
+    if taken < len(steps):
+        stepped = evolve(
+            status,
+            current_step=taken + 1,
+            canary_weight=steps[taken],
+            step_started_at=tick.now,
+            checks_passing_since=None,
+        )
+        return Outcome(
+            Action.SET_WEIGHT, stepped, (*told, transitions.step_advanced(tick.spec, stepped))
+        )
+    promoted = evolve(status, phase=Phase.PROMOTED, canary_weight=100, checks_passing_since=None)
+    return Outcome(Action.PROMOTE, promoted, (*told, transitions.promoted(tick.spec)))
+
+
+def _overdue(tick: Tick, status: TrafficShiftStatus) -> timedelta | None:
+    """How long the shift has been holding, when that is longer than the progress deadline."""
+    if status.holding_since is None:
+        return None
+    held_for = tick.now - status.holding_since
+    return held_for if held_for > tick.spec.analysis.progress_deadline else None
+
+
+def _roll_back_for_deadline(tick: Tick, status: TrafficShiftStatus, held_for: timedelta) -> Outcome:
+    unsettled = [describe_unsettled(gate) for gate in unsettled_gates(status.gates)]
+    told = transitions.deadline_exceeded(tick.spec, status, held_for, unsettled)
+    return Outcome(Action.ROLLBACK, _rolled_back(status), (told,))
+
+
+def _rolled_back(status: TrafficShiftStatus) -> TrafficShiftStatus:
+    return evolve(
+        status,
+        phase=Phase.ROLLED_BACK,
+        canary_weight=0,
+        holding_since=None,
+        checks_passing_since=None,
+    )

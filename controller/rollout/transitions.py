@@ -1,0 +1,171 @@
+"""Every transition the state machine can make, with its reason, alert and human message.
+
+Messages are read in `kubectl describe`, in Kubernetes events and in alerts, often by someone
+woken up by one: each says what happened, where (step, weight, VirtualService), why (the gate,
+its value, threshold and query), and what happens next or what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from controller.api.durations import format_duration
+from controller.api.status import Phase, TrafficShiftStatus
+from controller.api.trafficshift import AlertEvent, TrafficShiftSpec
+from controller.rollout.decision import Transition
+from controller.rollout.verdicts import join_descriptions
+
+
+def route_name(spec: TrafficShiftSpec) -> str:
+    route = f" route '{spec.route}'" if spec.route else ""
+    return f"VirtualService '{spec.virtual_service}'{route}"
+
+
+def position(spec: TrafficShiftSpec, status: TrafficShiftStatus) -> str:
+    """Where the shift stands, e.g. "step 2/4 (25% to canary 'v3')"."""
+    return (
+        f"step {status.current_step}/{len(spec.steps)} "
+        f"({status.canary_weight}% to canary '{spec.canary}')"
+    )
+
+
+def shift_started(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, after: Phase | None
+) -> Transition:
+    again = f" again after {after.value} (the spec changed)" if after is not None else ""
+    return Transition(
+        "ShiftStarted",
+        f"Started shifting {route_name(spec)} from '{spec.stable}' to '{spec.canary}'{again}: "
+        f"{position(spec, status)}; the next step follows after {format_duration(spec.interval)} "
+        "of passing checks.",
+    )
+
+
+def step_advanced(spec: TrafficShiftSpec, status: TrafficShiftStatus) -> Transition:
+    return Transition(
+        "StepAdvanced",
+        f"Advanced to {position(spec, status)} after {format_duration(spec.interval)} of "
+        "passing checks at the previous step.",
+    )
+
+
+def promoted(spec: TrafficShiftSpec) -> Transition:
+    return Transition(
+        "Promoted",
+        f"Promoted: {route_name(spec)} sends all traffic to canary '{spec.canary}' after "
+        f"{len(spec.steps)} steps with passing checks.",
+        alert_event=AlertEvent.PROMOTED,
+    )
+
+
+def rolled_back_on_gates(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, failures: Sequence[str]
+) -> Transition:
+    limit = spec.analysis.failure_limit
+    return Transition(
+        "RolledBack",
+        f"Rolled back {route_name(spec)} to '{spec.stable}' at {position(spec, status)} after "
+        f"{status.failed_checks} failed checks in a row (failureLimit {limit}): "
+        f"{join_descriptions(failures)}.",
+        warning=True,
+        alert_event=AlertEvent.ROLLBACK,
+    )
+
+
+def check_failed(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, failures: Sequence[str]
+) -> Transition:
+    limit = spec.analysis.failure_limit
+    return Transition(
+        "CheckFailed",
+        f"Check failed at {position(spec, status)}, {status.failed_checks} of {limit} in a row "
+        f"before rollback; holding the weight: {join_descriptions(failures)}.",
+        warning=True,
+    )
+
+
+def holding_started(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, unsettled: Sequence[str]
+) -> Transition:
+    deadline = format_duration(spec.analysis.progress_deadline)
+    return Transition(
+        "Holding",
+        f"Holding at {position(spec, status)}: {join_descriptions(unsettled)}. Rolls back if "
+        f"the gates still cannot judge after {deadline} (analysis.progressDeadline).",
+        warning=True,
+        alert_event=AlertEvent.HOLDING,
+    )
+
+
+def holding_ended(spec: TrafficShiftSpec, status: TrafficShiftStatus) -> Transition:
+    return Transition(
+        "GatesPassing",
+        f"All gates pass again at {position(spec, status)}; the step advances after "
+        f"{format_duration(spec.interval)} of passing checks.",
+    )
+
+
+def deadline_exceeded(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, held: timedelta, unsettled: Sequence[str]
+) -> Transition:
+    deadline = format_duration(spec.analysis.progress_deadline)
+    return Transition(
+        "ProgressDeadlineExceeded",
+        f"Rolled back {route_name(spec)} to '{spec.stable}' at {position(spec, status)}: held "
+        f"for {format_duration(held)}, longer than analysis.progressDeadline {deadline}, "
+        f"because {join_descriptions(unsettled)}.",
+        warning=True,
+        alert_event=AlertEvent.ROLLBACK,
+    )
+
+
+def spec_changed(spec: TrafficShiftSpec, previous: TrafficShiftStatus) -> Transition:
+    # The old step count and subsets are gone with the old spec: name only what the status holds.
+    return Transition(
+        "SpecChanged",
+        f"Rolled back {route_name(spec)} to '{spec.stable}' at step {previous.current_step} "
+        f"({previous.canary_weight}% to the canary): the target, subsets or steps of the shift "
+        "changed; starting over from step 1 with the new spec.",
+        warning=True,
+        alert_event=AlertEvent.ROLLBACK,
+    )
+
+
+def paused(spec: TrafficShiftSpec, status: TrafficShiftStatus) -> Transition:
+    where = "before the first step" if status.current_step == 0 else f"at {position(spec, status)}"
+    return Transition(
+        "Paused",
+        f"Paused {where}: spec.paused is true. Set it to false to resume; the step's "
+        f"{format_duration(spec.interval)} dwell then starts over.",
+    )
+
+
+def resumed(spec: TrafficShiftSpec, status: TrafficShiftStatus, why: str) -> Transition:
+    return Transition(
+        "Resumed",
+        f"Resumed {position(spec, status)}: {why}; the step's {format_duration(spec.interval)} "
+        "dwell starts over.",
+    )
+
+
+def drift_paused(spec: TrafficShiftSpec, status: TrafficShiftStatus, live: int) -> Transition:
+    return Transition(
+        "DriftDetected",
+        f"Paused at {position(spec, status)}: {route_name(spec)} sends {live}% to the canary, "
+        f"not the {status.canary_weight}% this shift wrote, so something else changed it. Set "
+        f"the canary weight back to {status.canary_weight}% to resume.",
+        warning=True,
+        alert_event=AlertEvent.DRIFT,
+    )
+
+
+def drift_reasserted(spec: TrafficShiftSpec, status: TrafficShiftStatus, live: int) -> Transition:
+    return Transition(
+        "DriftReasserted",
+        f"{route_name(spec)} sent {live}% to the canary, not the {status.canary_weight}% this "
+        f"shift wrote at {position(spec, status)}; writing {status.canary_weight}% back (drift "
+        "policy: reassert). The step's dwell starts over.",
+        warning=True,
+        alert_event=AlertEvent.DRIFT,
+    )
