@@ -1,0 +1,1 @@
+"""Tests of controller.rollout, the pure TrafficShift state machine."""
