@@ -66,8 +66,9 @@ class PrometheusQueryClient:
         """The result of `promql` evaluated now; [] when no series match."""
         try:
             # Prometheus gets the same deadline, so it stops evaluating when we stop waiting.
+            # Plain seconds: its duration syntax has no fractions ("0.5s" is a 400).
             result = self._connect.custom_query(
-                query=promql, params={"timeout": f"{self.timeout_seconds:g}s"}
+                query=promql, params={"timeout": f"{self.timeout_seconds:g}"}
             )
         except PrometheusApiClientException as error:
             raise self._http_failure(str(error)) from None
@@ -115,7 +116,7 @@ class PrometheusQueryClient:
         return urlunsplit(parts._replace(netloc=host))
 
     def _http_failure(self, text: str) -> PrometheusError:
-        status, error_type, detail = _parse_http_failure(text)
+        status, error_type, detail = parse_http_failure(text)
         label = f"HTTP {status} {error_type}".strip() if status else "an error"
         if error_type == "timeout":
             return PrometheusError(
@@ -173,7 +174,7 @@ class PrometheusQueryClient:
             ) from None
 
 
-def _parse_http_failure(text: str) -> tuple[int | None, str, str]:
+def parse_http_failure(text: str) -> tuple[int | None, str, str]:
     """HTTP status, Prometheus's errorType and error text, from the library's exception text."""
     match = _HTTP_FAILURE.match(text)
     if match is None:

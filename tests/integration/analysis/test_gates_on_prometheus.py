@@ -209,3 +209,9 @@ def test_a_frozen_prometheus_costs_one_timeout_not_retries(
     assert OUTAGE_TIMEOUT_SECONDS <= elapsed < 2 * OUTAGE_TIMEOUT_SECONDS
     assert [s.verdict for s in statuses] == [GateVerdict.ERROR] * 2
     assert f"did not answer within {OUTAGE_TIMEOUT_SECONDS:g}s" in statuses[0].message
+
+
+def test_a_sub_second_timeout_is_accepted_by_prometheus(prometheus: PrometheusServer) -> None:
+    """The server-side timeout is sent in plain seconds: Prometheus rejects "0.5s"."""
+    with PrometheusQueryClient(prometheus.url, timeout_seconds=0.5) as quick:
+        assert [s.value for s in quick.instant_query("vector(3)")] == [3.0]
