@@ -37,17 +37,12 @@ def route_weights(vs_spec: Spec, managed: ManagedRoute) -> dict[str, int]:
     A single destination takes all traffic (Istio ignores its weight); several destinations must
     each carry a weight from 0 to 100, summing to 100.
     """
-    by_subset = _entries_by_subset(vs_spec, managed)
-    if len(by_subset) == 1:
-        return dict.fromkeys(by_subset, FULL)
-    _check_weights(list(by_subset.values()), f"{managed.path}.route")
-    return {subset: _weight(entry) for subset, entry in by_subset.items()}
+    return _weights_of(_entries_by_subset(vs_spec, managed), managed)
 
 
 def read_canary_weight(vs_spec: Spec, managed: ManagedRoute, *, stable: str, canary: str) -> int:
     """The canary's percent of the managed route's traffic (0 when it only sends to stable)."""
-    weights = route_weights(vs_spec, managed)
-    _check_two_way(weights, managed, stable=stable, canary=canary)
+    _, weights = _read_split(vs_spec, managed, stable=stable, canary=canary)
     return weights.get(canary, 0)
 
 
@@ -56,12 +51,9 @@ def set_canary_weight(
 ) -> dict[str, Any]:
     """A copy of the spec whose managed route sends `weight`% to canary, the rest to stable."""
     check_weight(weight)
-    read_canary_weight(vs_spec, managed, stable=stable, canary=canary)
-    by_subset = {
-        subset: entry.raw for subset, entry in _entries_by_subset(vs_spec, managed).items()
-    }
-    stable_raw = by_subset.get(stable)
-    canary_raw = by_subset.get(canary)
+    by_subset, _ = _read_split(vs_spec, managed, stable=stable, canary=canary)
+    stable_raw = by_subset[stable].raw if stable in by_subset else None
+    canary_raw = by_subset[canary].raw if canary in by_subset else None
     stable_entry = _retarget(stable_raw or canary_raw, stable, managed.host)
     canary_entry = _retarget(canary_raw or stable_raw, canary, managed.host)
     stable_entry["weight"] = FULL - weight
@@ -70,7 +62,11 @@ def set_canary_weight(
 
 
 def promote(vs_spec: Spec, managed: ManagedRoute, *, canary: str) -> dict[str, Any]:
-    """A copy of the spec whose managed route sends everything to canary (one entry, no weight)."""
+    """A copy of the spec whose managed route sends everything to canary (one entry, no weight).
+
+    Like `rollback` it replaces whatever the route holds; call `read_canary_weight` first to
+    refuse a route that is not a two-way split weightgate manages.
+    """
     return _with_route(vs_spec, managed, [_sole_destination(vs_spec, managed, canary)])
 
 
@@ -94,6 +90,22 @@ def check_weight(weight: object) -> int:
             fix="use integer weights from 0 to 100",
         )
     return weight
+
+
+def _read_split(
+    vs_spec: Spec, managed: ManagedRoute, *, stable: str, canary: str
+) -> tuple[dict[str, RouteEntry], dict[str, int]]:
+    """The managed route's entries and weights by subset, checked to be a stable/canary split."""
+    by_subset = _entries_by_subset(vs_spec, managed)
+    _check_two_way(list(by_subset), managed, stable=stable, canary=canary)
+    return by_subset, _weights_of(by_subset, managed)
+
+
+def _weights_of(by_subset: Mapping[str, RouteEntry], managed: ManagedRoute) -> dict[str, int]:
+    if len(by_subset) == 1:
+        return dict.fromkeys(by_subset, FULL)
+    _check_weights(list(by_subset.values()), f"{managed.path}.route")
+    return {subset: _weight(entry) for subset, entry in by_subset.items()}
 
 
 def _entries_by_subset(vs_spec: Spec, managed: ManagedRoute) -> dict[str, RouteEntry]:
@@ -149,20 +161,17 @@ def _check_weights(entries: list[RouteEntry], path: str) -> None:
         )
 
 
-def _check_two_way(
-    weights: Mapping[str, int], managed: ManagedRoute, *, stable: str, canary: str
-) -> None:
+def _check_two_way(subsets: list[str], managed: ManagedRoute, *, stable: str, canary: str) -> None:
     path = f"{managed.path}.route"
-    sent_to = ", ".join(weights)
-    if stable not in weights and canary not in weights:
+    if stable not in subsets and canary not in subsets:
         raise RoutingError(
-            f"the managed route sends to subset(s) {sent_to} of {managed.host!r}, neither the "
-            f"stable subset {stable!r} nor the canary subset {canary!r}",
+            f"the managed route sends to subset(s) {', '.join(subsets)} of {managed.host!r}, "
+            f"neither the stable subset {stable!r} nor the canary subset {canary!r}",
             path=path,
             fix="set spec.stable in the TrafficShift to the subset this route sends to, or "
             "spec.route to a route that sends to the stable subset",
         )
-    others = [subset for subset in weights if subset not in (stable, canary)]
+    others = [subset for subset in subsets if subset not in (stable, canary)]
     if others:
         raise RoutingError(
             f"the managed route also sends to subset(s) {', '.join(others)}; weightgate only "

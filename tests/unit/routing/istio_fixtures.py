@@ -30,7 +30,8 @@ def bookinfo_doc(file_name: str, name: str, kind: str = "VirtualService") -> dic
         docs = [doc for doc in yaml.safe_load_all(stream) if doc]
     matches = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
     assert len(matches) == 1, f"{file_name} has {len(matches)} {kind} named {name}"
-    return matches[0]
+    doc: dict[str, Any] = matches[0]
+    return doc
 
 
 @functools.cache
