@@ -108,7 +108,11 @@ def _component(resource_type: ResourceType, version: str) -> JsonObject:
     properties.setdefault("kind", {"type": "string"})
     properties["metadata"] = {"type": "object"}
     schema["properties"] = properties
-    schema["x-kubernetes-group-version-kind"] = [_gvk(resource_type, version)]
+    # kubectl apply computes a built-in's strategic patch from the component schema carrying
+    # its GVK when there is one; our loose built-in schemas lack the patch strategies, so only
+    # custom resources are tagged and kubectl uses its compiled-in types for built-ins.
+    if resource_type.custom:
+        schema["x-kubernetes-group-version-kind"] = [_gvk(resource_type, version)]
     return schema
 
 
