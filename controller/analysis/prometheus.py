@@ -84,6 +84,8 @@ class PrometheusQueryClient:
                 f"Prometheus at {self._safe_url} did not answer within "
                 f"{self.timeout_seconds:g}s: check that it is up and not overloaded",
             ) from None
+        except requests.JSONDecodeError:  # before RequestException: it is both
+            raise self._not_prometheus() from None
         except requests.RequestException as error:
             raise PrometheusError(
                 FailureKind.UNREACHABLE,

@@ -215,3 +215,11 @@ def test_a_sub_second_timeout_is_accepted_by_prometheus(prometheus: PrometheusSe
     """The server-side timeout is sent in plain seconds: Prometheus rejects "0.5s"."""
     with PrometheusQueryClient(prometheus.url, timeout_seconds=0.5) as quick:
         assert [s.value for s in quick.instant_query("vector(3)")] == [3.0]
+
+
+def test_a_url_that_is_not_prometheus_says_so(exporter_target: str) -> None:
+    """The exporter answers 200 with metrics text at any path: not a Prometheus API answer."""
+    wrong = PrometheusQueryClient(f"http://{exporter_target}", timeout_seconds=2)
+    with wrong, pytest.raises(PrometheusError, match="not a Prometheus API response") as caught:
+        wrong.instant_query("up")
+    assert caught.value.kind is FailureKind.SERVER
