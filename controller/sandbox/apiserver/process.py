@@ -35,8 +35,18 @@ class ApiServerProcess:
 
     def command(self) -> list[str]:
         ready = Path(self._workdir.name) / "ready"
-        args = [sys.executable, "-m", "controller.sandbox.apiserver", "serve", "--host",
-                "127.0.0.1", "--port", "0", "--ready-file", str(ready)]
+        args = [
+            sys.executable,
+            "-m",
+            "controller.sandbox.apiserver",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ]
         if self.state_file is not None:
             args += ["--state-file", str(self.state_file)]
         if self.history_limit is not None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from kubernetes import client
+from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from .conftest import STEPPERS, Kubectl
@@ -195,8 +195,6 @@ def test_kubectl_get_table_shows_crd_columns_and_label_selection(
 def test_python_client_load_kube_config_accepts_the_written_kubeconfig(
     kubectl: Kubectl,
 ) -> None:
-    from kubernetes import config
-
     configuration = client.Configuration()
     config.load_kube_config(config_file=str(kubectl.kubeconfig), client_configuration=configuration)
     api = client.VersionApi(client.ApiClient(configuration))

@@ -38,7 +38,9 @@ def test_out_of_range_step_from_python_client_is_422_naming_the_field(
     assert status["details"]["causes"] == [
         {
             "reason": "FieldValueInvalid",
-            "message": "Invalid value: 150: spec.steps[1] in body should be less than or equal to 100",
+            "message": (
+                "Invalid value: 150: spec.steps[1] in body should be less than or equal to 100"
+            ),
             "field": "spec.steps[1]",
         }
     ]
