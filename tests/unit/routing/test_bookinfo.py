@@ -16,8 +16,8 @@ from controller.routing import (
     set_canary_weight,
     subset_labels,
 )
+from controller.sandbox.apiserver.patching import json_patch
 from tests.unit.routing.istio_fixtures import bookinfo_doc, needs_istio_fixtures, vs_spec_validator
-from tests.unit.routing.jsonpatch import apply_patch
 
 pytestmark = needs_istio_fixtures
 
@@ -104,7 +104,7 @@ def test_managed_route_is_found_at_every_stage_of_the_task() -> None:
 def test_route_patch_turns_all_v1_into_50_v3(all_v1: dict[str, Any]) -> None:
     managed = find_managed_route(all_v1["spec"], stable=STABLE, canary=CANARY)
     half = set_canary_weight(all_v1["spec"], managed, stable=STABLE, canary=CANARY, weight=50)
-    patched = apply_patch(all_v1, route_patch(all_v1["spec"], half, managed))
+    patched = json_patch(all_v1, route_patch(all_v1["spec"], half, managed))
     assert patched == {**all_v1, "spec": _spec("virtual-service-reviews-50-v3.yaml")}
 
 

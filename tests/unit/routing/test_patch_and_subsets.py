@@ -1,4 +1,8 @@
-"""The route patch writes only the managed route; DestinationRule subset checks and labels."""
+"""The route patch writes only the managed route; DestinationRule subset checks and labels.
+
+Patches are applied with the sandbox API server's own JSON patch code, so they are checked by the
+code that applies them in the integration tests and the demo.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ from controller.routing import (
     set_canary_weight,
     subset_labels,
 )
+from controller.sandbox.apiserver.errors import ApiError
+from controller.sandbox.apiserver.patching import json_patch
 from tests.unit.routing.builders import dest, dr, header_match, http, vs
-from tests.unit.routing.jsonpatch import PatchTestError, apply_patch
 
 MANAGED = ManagedRoute(index=1, name=None, host="reviews")
 
@@ -46,8 +51,9 @@ def test_patch_is_refused_when_the_live_route_changed_meanwhile() -> None:
     new = set_canary_weight(old, MANAGED, stable="v1", canary="v3", weight=10)
     live = vs_object(two_routes())
     live["spec"]["http"][1]["route"][0]["destination"]["subset"] = "v2"
-    with pytest.raises(PatchTestError):
-        apply_patch(live, route_patch(old, new, MANAGED))
+    with pytest.raises(ApiError) as refused:
+        json_patch(live, route_patch(old, new, MANAGED))
+    assert refused.value.code == 422
 
 
 def test_patch_leaves_edits_elsewhere_in_the_live_object_alone() -> None:
@@ -55,7 +61,7 @@ def test_patch_leaves_edits_elsewhere_in_the_live_object_alone() -> None:
     new = set_canary_weight(old, MANAGED, stable="v1", canary="v3", weight=10)
     live = vs_object(two_routes())
     live["spec"]["http"][0]["timeout"] = "5s"
-    patched = apply_patch(live, route_patch(old, new, MANAGED))
+    patched = json_patch(live, route_patch(old, new, MANAGED))
     assert patched["spec"]["http"][0]["timeout"] == "5s"
     assert patched["spec"]["http"][1]["route"] == new["http"][1]["route"]
 

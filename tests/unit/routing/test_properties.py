@@ -18,8 +18,8 @@ from controller.routing import (
     route_weights,
     set_canary_weight,
 )
+from controller.sandbox.apiserver.patching import json_patch
 from tests.unit.routing.istio_fixtures import needs_istio_fixtures, vs_spec_validator
-from tests.unit.routing.jsonpatch import apply_patch
 from tests.unit.routing.strategies import CANARY, STABLE, Generated, virtual_services
 
 weights = st.integers(min_value=0, max_value=100)
@@ -47,7 +47,7 @@ def as_object(spec: dict[str, Any]) -> dict[str, Any]:
 
 def assert_only_route_changed(old: dict[str, Any], new: dict[str, Any], m: ManagedRoute) -> None:
     assert outside_route(new, m.index) == outside_route(old, m.index)
-    patched = apply_patch(as_object(old), route_patch(old, new, m))
+    patched = json_patch(as_object(old), route_patch(old, new, m))
     assert patched == as_object(new)
 
 
