@@ -76,6 +76,9 @@ class PrometheusProcess(LoopbackBinaryProcess):
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--web.enable-lifecycle",
             "--storage.tsdb.retention.time=1d",
+            # Firing alerts are re-sent every minute by default; an alert that fired before the
+            # Alertmanager was discovered (about 5 s after start) would wait that long.
+            f"--rules.alert.resend-delay={self.interval}",
         ]
 
     def write_config(self) -> None:
