@@ -102,6 +102,14 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
             return True
 
     def _stream(self, watch: WatchResponse) -> None:
+        opened = getattr(self.server, "stream_open", None)
+        if opened is None:
+            self._write_stream(watch)
+            return
+        with opened():
+            self._write_stream(watch)
+
+    def _write_stream(self, watch: WatchResponse) -> None:
         self.send_response(200)
         self.send_header("Content-Type", watch.content_type)
         self.send_header("Transfer-Encoding", "chunked")

@@ -11,6 +11,7 @@ import contextlib
 import socket
 import threading
 from http.server import ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.log_requests = log_requests
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._streams_open = 0
+        self._streams_changed = threading.Condition()
         super().__init__(address, ApiRequestHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -50,6 +53,22 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    @contextlib.contextmanager
+    def stream_open(self) -> Iterator[None]:
+        """Count a watch stream while it is written, so stop() can let it end cleanly."""
+        with self._streams_changed:
+            self._streams_open += 1
+        try:
+            yield
+        finally:
+            with self._streams_changed:
+                self._streams_open -= 1
+                self._streams_changed.notify_all()
+
+    def wait_for_streams(self, timeout: float) -> None:
+        with self._streams_changed:
+            self._streams_changed.wait_for(lambda: self._streams_open == 0, timeout)
 
     def close_connections(self) -> None:
         with self._connections_lock:
@@ -113,9 +132,13 @@ class ApiServer:
     def stop(self) -> None:
         """End watches, stop accepting, close connections; safe to call twice."""
         self._stop.set()
+        with self.store.changed:
+            self.store.changed.notify_all()
         if self._http is None:
             return
         self._http.shutdown()
+        # Open watches see the stop flag at once and end with their final chunk.
+        self._http.wait_for_streams(timeout=2)
         self._http.close_connections()
         self._http.server_close()
         if self._thread is not None:
