@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from http.server import ThreadingHTTPServer
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
