@@ -93,6 +93,8 @@ class _Walker:
 
     def walk(self, value: Any, schema: Schema, path: str) -> Any:
         """Check ``value`` and return it pruned of fields the schema does not declare."""
+        if value is None and schema.get("nullable"):
+            return None
         wanted = schema.get("type")
         int_or_string = schema.get("x-kubernetes-int-or-string")
         if int_or_string and json_type(value) not in ("integer", "string"):
