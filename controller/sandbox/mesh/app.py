@@ -16,16 +16,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controller.sandbox.mesh.routing import RequestContext, Workload, select_workload
+from controller.sandbox.mesh.routing import (
+    RequestContext,
+    RouteDecision,
+    Workload,
+    select_workload,
+)
 from controller.sandbox.mesh.sources import RouteSource
 from controller.sandbox.mesh.telemetry import IstioMetrics, Peer, new_registry, request_labels
 from controller.sandbox.mesh.workloads import FaultBoard, ReviewsResponse, ReviewsWorkload
 
 REVIEWS_VERSIONS = ("v1", "v2", "v3")
 SERVICE = "reviews"
-# Headers a client hop never forwards; everything else reaches the router, so a VirtualService
+# Connection-level headers stay behind; everything else reaches the router, so a VirtualService
 # can match on any header the caller of /productpage sent (bookinfo forwards `end-user`).
-_HOP_BY_HOP = frozenset({"host", "connection", "content-length", "keep-alive", "accept-encoding"})
+_NOT_FORWARDED = frozenset(
+    {"host", "connection", "content-length", "keep-alive", "accept-encoding"}
+)
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,21 @@ class Mesh:
     ) -> ProductPageResult:
         """Serve one /productpage: route, call reviews, record telemetry."""
         started = time.monotonic()
-        forwarded = {
-            k.lower(): v for k, v in (headers or {}).items() if k.lower() not in _HOP_BY_HOP
-        }
-        user = (query or {}).get("user")
+        decision = self.route(headers or {}, query or {})
+        if decision.workload is None:
+            return self._answer_unrouted(decision, started)
+        response = self._call(decision.workload)
+        elapsed = _ms_since(started)
+        self._record("source", decision.workload, response.status, elapsed)
+        body = response.body if response.status == 200 else None
+        return ProductPageResult(
+            response.status, response.version, "-", elapsed, decision.route_index, body
+        )
+
+    def route(self, headers: Mapping[str, str], query: Mapping[str, str]) -> RouteDecision:
+        """What productpage's sidecar decides for the reviews call of this page request."""
+        forwarded = {k.lower(): v for k, v in headers.items() if k.lower() not in _NOT_FORWARDED}
+        user = query.get("user")
         if user:
             forwarded["end-user"] = user  # what bookinfo's login does for later requests
         request = RequestContext(
@@ -101,30 +119,17 @@ class Mesh:
             source_labels={"app": "productpage", "version": "v1"},
             source_namespace=self.namespace,
         )
-        decision = select_workload(
-            self.source.routing_table(), request, self._endpoints, self._router_rng
-        )
-        if decision.workload is None:
-            assert decision.failure is not None
-            failure = decision.failure
-            elapsed = _ms_since(started)
-            self._record("source", None, failure.status, elapsed, failure.flag)
-            self._count("unrouted", f"{failure.status} {failure.flag}")
-            return ProductPageResult(
-                failure.status,
-                None,
-                failure.flag,
-                elapsed,
-                decision.route_index,
-                None,
-                failure.reason,
-            )
-        response = self._call(decision.workload)
+        table = self.source.routing_table()
+        return select_workload(table, request, self._endpoints, self._router_rng)
+
+    def _answer_unrouted(self, decision: RouteDecision, started: float) -> ProductPageResult:
+        failure = decision.failure
+        assert failure is not None, "a decision without a workload always carries its failure"
         elapsed = _ms_since(started)
-        self._record("source", decision.workload, response.status, elapsed)
-        body = response.body if response.status == 200 else None
+        self._record("source", None, failure.status, elapsed, failure.flag)
+        self._count("unrouted", f"{failure.status} {failure.flag}")
         return ProductPageResult(
-            response.status, response.version, "-", elapsed, decision.route_index, body
+            failure.status, None, failure.flag, elapsed, decision.route_index, None, failure.reason
         )
 
     def _call(self, workload: Workload) -> ReviewsResponse:
