@@ -17,12 +17,18 @@ from kubernetes import client, config
 from controller.sandbox.apiserver import write_kubeconfig
 from controller.sandbox.apiserver.process import ApiServerProcess
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[3]
 SHARED = REPO / ".." / "shared"
 ISTIO = SHARED / "fixtures" / "istio"
 KUBECTL = shutil.which("kubectl")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything here starts the server process, so it all carries the integration mark."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 class Kubectl:
