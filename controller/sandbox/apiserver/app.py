@@ -8,7 +8,9 @@ sandbox's own ``/_sandbox/faults`` admin endpoint. Any ApiError becomes its Stat
 
 from __future__ import annotations
 
+import sys
 import threading
+import traceback
 from collections.abc import Callable
 
 from . import discovery, openapi
@@ -76,6 +78,10 @@ class App:
             return self._route(request)
         except ApiError as error:
             return Response.error(error)
+        except Exception as error:  # noqa: BLE001 - a bug must answer 500, not drop the connection
+            traceback.print_exc(file=sys.stderr)
+            message = f"Internal error occurred: {type(error).__name__}: {error}"
+            return Response.error(ApiError(500, message))
 
     def _route(self, request: Request) -> Response | WatchResponse:
         path = request.path

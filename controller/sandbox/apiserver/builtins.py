@@ -30,6 +30,7 @@ def _type(
     short: tuple[str, ...] = (),
     status: bool = False,
     columns: tuple[PrinterColumn, ...] = (),
+    categories: tuple[str, ...] = (),
 ) -> ResourceType:
     return ResourceType(
         group=group,
@@ -39,6 +40,7 @@ def _type(
         namespaced=namespaced,
         versions=(VersionInfo(version, schema, columns, has_status=status),),
         short_names=short,
+        categories=categories,
     )
 
 
@@ -129,12 +131,30 @@ def builtin_types() -> list[ResourceType]:
             short=("sa",),
         ),
         _type("", "v1", "events", "Event", _CORE_EVENT, short=("ev",)),
-        _type("", "v1", "services", "Service", _SPEC_STATUS, short=("svc",), status=True),
-        _type("", "v1", "pods", "Pod", _SPEC_STATUS, short=("po",), status=True),
+        _type(
+            "",
+            "v1",
+            "services",
+            "Service",
+            _SPEC_STATUS,
+            short=("svc",),
+            status=True,
+            categories=("all",),
+        ),
+        _type(
+            "", "v1", "pods", "Pod", _SPEC_STATUS, short=("po",), status=True, categories=("all",)
+        ),
         _type("events.k8s.io", "v1", "events", "Event", _EVENTS_V1_EVENT, short=("ev",)),
         _type("coordination.k8s.io", "v1", "leases", "Lease", _schema(spec=OPEN)),
         _type(
-            "apps", "v1", "deployments", "Deployment", _SPEC_STATUS, short=("deploy",), status=True
+            "apps",
+            "v1",
+            "deployments",
+            "Deployment",
+            _SPEC_STATUS,
+            short=("deploy",),
+            status=True,
+            categories=("all",),
         ),
         _type(_RBAC, "v1", "roles", "Role", _RULES),
         _type(_RBAC, "v1", "rolebindings", "RoleBinding", _BINDING),

@@ -26,6 +26,9 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "weightgate-sandbox-apiserver"
+    # Headers and body go out in separate writes; with Nagle on, each keep-alive answer waits
+    # for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._dispatch()

@@ -141,3 +141,22 @@ def test_generate_name_gets_a_unique_suffix(core: client.CoreV1Api, namespace: s
     )
     assert first.metadata.name.startswith("run-")
     assert first.metadata.name != second.metadata.name
+
+
+def test_kubectl_get_all_lists_deployments_and_services(kubectl: Kubectl, namespace: str) -> None:
+    """The "all" category covers pods, services and deployments, as on a real cluster."""
+    manifest = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+            },
+        },
+    }
+    kubectl.run("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(manifest))
+    listed = kubectl.run("get", "all", "-n", namespace).stdout
+    assert "deployment.apps/web" in listed
