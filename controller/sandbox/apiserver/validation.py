@@ -2,8 +2,9 @@
 
 One walk over the object does what the apiextensions server does on every write: drop fields the
 schema does not declare (remembering their paths, so ``fieldValidation=Strict`` can reject them),
-drop ``null`` where the schema is not ``nullable``, and check types, required, enum, bounds,
-lengths, patterns, item counts and the ``anyOf``/``oneOf``/``allOf``/``not`` combinators. Field
+drop ``null`` where the schema is not ``nullable``, fill in ``default`` values, and check types,
+required, enum, bounds, lengths, patterns, item counts and the ``anyOf``/``oneOf``/``allOf``/``not``
+combinators. Field
 paths and messages follow the real server: ``spec.steps[1]: Invalid value: 150: spec.steps[1]
 in body should be less than or equal to 100``. CEL rules (``x-kubernetes-validations``) are not
 evaluated.
@@ -11,6 +12,7 @@ evaluated.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -128,6 +130,7 @@ class _Walker:
         additional = schema.get("additionalProperties")
         preserve = bool(schema.get(_PRESERVE))
         embedded = bool(schema.get("x-kubernetes-embedded-resource"))
+        value = _with_defaults(value, properties)
         result: dict[str, Any] = {}
         for key, item in value.items():
             sub = properties.get(key)
@@ -237,6 +240,17 @@ class _Walker:
         negated = schema.get("not")
         if isinstance(negated, dict) and not _check_only(value, negated, path):
             self.fail(path, f"Invalid value: {show(value)}: {path} in body should not match 'not'")
+
+
+def _with_defaults(value: dict[str, Any], properties: dict[str, Schema]) -> dict[str, Any]:
+    """Schema ``default`` values for absent fields (and for nulls that pruning would drop)."""
+    filled = dict(value)
+    for key, sub in properties.items():
+        if not isinstance(sub, dict) or "default" not in sub:
+            continue
+        if key not in filled or (filled[key] is None and not sub.get("nullable")):
+            filled[key] = copy.deepcopy(sub["default"])
+    return filled
 
 
 def _check_only(value: Any, schema: Schema, path: str) -> list[Cause]:

@@ -175,3 +175,23 @@ def test_no_schema_accepts_anything() -> None:
     outcome = validate_object({"metadata": {"name": "x"}, "anything": {"goes": 1}}, None)
     assert outcome.causes == []
     assert outcome.value["anything"] == {"goes": 1}
+
+
+def test_schema_defaults_fill_absent_and_pruned_null_fields() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "interval": {"type": "string", "default": "30s"},
+                    "paused": {"type": "boolean", "default": False},
+                    "steps": {"type": "array", "items": {"type": "integer"}, "default": [100]},
+                },
+                "required": ["interval"],
+            }
+        },
+    }
+    outcome = validate_object({"spec": {"paused": None, "steps": [10]}}, schema)
+    assert outcome.causes == []
+    assert outcome.value["spec"] == {"interval": "30s", "paused": False, "steps": [10]}
