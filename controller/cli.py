@@ -6,7 +6,9 @@ Exit codes shared by every command: 0 success, 2 invalid input.
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -18,8 +20,12 @@ from controller.api.documents import SourcedDocument, check_documents
 from controller.api.problems import Problem
 from controller.api.profile import GateProfile
 from controller.manifests import DEFAULT_PROFILE_DIR, ManifestError, load_profiles, read_documents
+from controller.sandbox.commands import run_until_signal, set_fault
+from controller.sandbox.promstack import BinaryNotFoundError, ProcessStartError
+from controller.sandbox.stack import SandboxError, SandboxInfo
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_INVALID = 2
 
 
@@ -81,3 +87,85 @@ def validate(files: tuple[Path, ...], profile_dir: Path | None) -> None:
 def crd() -> None:
     """Print the TrafficShift CustomResourceDefinition generated from the API models."""
     click.echo(GENERATED_HEADER + yaml.safe_dump(crd_manifest(), sort_keys=False), nl=False)
+
+
+@main.group()
+def sandbox() -> None:
+    """The local sandbox: a Kubernetes API stand-in, a bookinfo-like mesh with Istio telemetry,
+    and the real Prometheus and Alertmanager, all on loopback."""
+
+
+@sandbox.command("up")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".sandbox"),
+    show_default=True,
+    help="Where the sandbox keeps its state, logs, kubeconfig and sandbox.json.",
+)
+@click.option(
+    "--rps",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="Requests per second the built-in load generator sends to /productpage.",
+)
+def sandbox_up(directory: Path, rps: float) -> None:
+    """Start the sandbox and run until Ctrl-C / SIGTERM, then stop every part."""
+    def announce(info: SandboxInfo) -> None:
+        click.echo(f"sandbox ready in {directory}:")
+        for key, value in asdict(info).items():
+            click.echo(f"  {key:<13} {value}")
+        click.echo(
+            f"try: kubectl --kubeconfig {info.kubeconfig} get virtualservice reviews -o yaml"
+        )
+
+    try:
+        crashed = run_until_signal(directory, rps, announce)
+    except (SandboxError, ProcessStartError, BinaryNotFoundError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    if crashed:
+        click.echo(
+            f"error: sandbox part(s) exited: {', '.join(crashed)}; everything stopped "
+            f"(logs in {directory}/<part>/)",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
+    click.echo("sandbox stopped.")
+
+
+@sandbox.command("fault")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".sandbox"),
+    show_default=True,
+)
+@click.option("--version", "version", help="reviews version to change, e.g. v3.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), help="Fraction answered 5xx.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), help="Added median latency (ms).")
+@click.option("--clear", is_flag=True, help="Remove faults (of --version, or of every version).")
+def sandbox_fault(
+    directory: Path,
+    version: str | None,
+    error_rate: float | None,
+    latency_ms: float | None,
+    clear: bool,
+) -> None:
+    """Change a reviews version's error rate or latency while the sandbox runs."""
+    if not clear and (version is None or (error_rate is None and latency_ms is None)):
+        click.echo(
+            "error: give --version and --error-rate and/or --latency-ms, or --clear", err=True
+        )
+        sys.exit(EXIT_INVALID)
+    try:
+        state = set_fault(
+            directory, version, error_rate=error_rate, latency_ms=latency_ms, clear=clear
+        )
+    except SandboxError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(json.dumps(state, indent=2))
