@@ -113,6 +113,7 @@ def sandbox() -> None:
 )
 def sandbox_up(directory: Path, rps: float) -> None:
     """Start the sandbox and run until Ctrl-C / SIGTERM, then stop every part."""
+
     def announce(info: SandboxInfo) -> None:
         click.echo(f"sandbox ready in {directory}:")
         for key, value in asdict(info).items():
