@@ -52,7 +52,8 @@ def start(tick: Tick, status: TrafficShiftStatus, after: Phase | None = None) ->
 def roll_back_for_new_spec(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     """The recorded step belongs to another spec: go back to stable, then start over."""
     pending = evolve(reset(status, tick, Phase.PENDING), canary_weight=0)
-    return Outcome(Action.ROLLBACK, pending, (transitions.spec_changed(tick.spec, status),))
+    told = transitions.spec_changed(tick.spec, status)
+    return Outcome(Action.ROLLBACK, pending, (told,), (conditions.drift_unknown(),))
 
 
 def rewrite_action(status: TrafficShiftStatus) -> Action:

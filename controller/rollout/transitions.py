@@ -133,11 +133,16 @@ def spec_changed(spec: TrafficShiftSpec, previous: TrafficShiftStatus) -> Transi
 
 
 def paused(spec: TrafficShiftSpec, status: TrafficShiftStatus) -> Transition:
-    where = "before the first step" if status.current_step == 0 else f"at {position(spec, status)}"
+    if status.current_step == 0:
+        return Transition(
+            "Paused",
+            "Paused before the first step: spec.paused is true. Set it to false to take step 1 "
+            f"({spec.steps[0]}% to canary '{spec.canary}').",
+        )
     return Transition(
         "Paused",
-        f"Paused {where}: spec.paused is true. Set it to false to resume; the step's "
-        f"{format_duration(spec.interval)} dwell then starts over.",
+        f"Paused at {position(spec, status)}: spec.paused is true. Set it to false to resume; "
+        f"the step's {format_duration(spec.interval)} dwell then starts over.",
     )
 
 

@@ -46,12 +46,12 @@ def unsettled_gates(gates: Iterable[GateStatus]) -> list[GateStatus]:
 
 def describe_failure(gate: GateStatus) -> str:
     """One gate's failure with everything needed to reproduce it: value, threshold, query."""
-    value = "no data" if gate.value is None else _number(gate.value)
+    value = "no value" if gate.value is None else f"value {_number(gate.value)}"
     if gate.verdict is GateVerdict.FAIL:
         what = "failed"
     else:
         what = "had no usable data, which analysis.onNoData 'fail' counts as a failure"
-    parts = [f"gate '{gate.name}' {what}: value {value}"]
+    parts = [f"gate '{gate.name}' {what}: {value}"]
     if gate.stable_value is not None:
         parts.append(f"stable {_number(gate.stable_value)}")
     if gate.threshold:

@@ -17,6 +17,7 @@ from tests.unit.rollout.builders import (
     NO_DATA,
     PASS,
     at,
+    gate,
     gates,
     make_spec,
     reasons,
@@ -201,3 +202,11 @@ def test_interval_change_applies_to_the_running_step() -> None:
     before = status_at(2, spec, checks_passing_since=at(0))
     assert tick(before, 100, spec=spec, checked=gates(PASS)).action is Action.NONE
     assert tick(before, 120, spec=spec, checked=gates(PASS)).action is Action.SET_WEIGHT
+
+
+def test_rollback_message_shows_the_stable_value_of_a_relative_gate() -> None:
+    relative = gate(FAIL, name="latency-p99", value=480.0, stable_value=120.0, threshold="<= 2x")
+    decision = tick(status_at(2, failed_checks=1), 40, checked=(relative,))
+    assert "gate 'latency-p99' failed: value 480, stable 120, threshold '<= 2x'" in (
+        decision.transitions[0].message
+    )

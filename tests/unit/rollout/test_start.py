@@ -46,6 +46,7 @@ def test_new_shift_created_paused_waits_before_first_step() -> None:
     assert paused.action is Action.NONE
     assert (paused.status.phase, paused.status.current_step) == (Phase.PAUSED, 0)
     assert reasons(paused) == ["Paused"]
+    assert "take step 1 (10% to canary 'v3')" in paused.transitions[0].message
     again = tick(paused.status, now=10, spec=make_spec(paused=True))
     assert again.action is Action.NONE
     assert reasons(again) == []
