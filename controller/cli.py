@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,10 +20,25 @@ from controller.api.crd import GENERATED_HEADER, crd_manifest
 from controller.api.documents import SourcedDocument, check_documents
 from controller.api.problems import Problem
 from controller.api.profile import GateProfile
+from controller.kube.client import context_namespace
+from controller.kube.errors import KubeError
 from controller.manifests import DEFAULT_PROFILE_DIR, ManifestError, load_profiles, read_documents
+from controller.pipeline import (
+    DriveOptions,
+    PipelineError,
+    apply_shift,
+    drive,
+    exit_code_for,
+    load_shift,
+    utc_now,
+)
+from controller.progress import ProgressPrinter
 from controller.sandbox.commands import run_until_signal, set_fault
 from controller.sandbox.promstack import BinaryNotFoundError, ProcessStartError
 from controller.sandbox.stack import SandboxError, SandboxInfo
+from controller.settings import Settings, SettingsError, load_settings
+from controller.telemetry import configure_logging
+from controller.wiring import wire
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -170,3 +186,121 @@ def sandbox_fault(
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILED)
     click.echo(json.dumps(state, indent=2))
+
+
+def _settings(config: Path | None, sandbox_dir: Path | None, **flags: object) -> Settings:
+    try:
+        return load_settings(config, sandbox_dir, **flags)
+    except SettingsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+
+
+@main.command()
+@click.option(
+    "-f",
+    "--file",
+    "manifest",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The TrafficShift manifest to apply and drive.",
+)
+@click.option("-n", "--namespace", help="Namespace (default: the manifest's, else the context's).")
+@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--sandbox",
+    "sandbox_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Use the sandbox started with `weightgate sandbox up --dir DIR`.",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Controller settings file (YAML).",
+)
+@click.option("--prometheus-url", help="Prometheus base URL.")
+@click.option("--check-interval", help="How often gates are checked, e.g. 10s.")
+@click.option(
+    "--profiles",
+    "profiles_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Gate profile folder (default: config/gates).",
+)
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    type=click.FloatRange(min=1),
+    help="Give up (exit 4) after this many seconds; re-run to resume.",
+)
+@click.option(
+    "--tick-seconds",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="How often the shift is reconciled.",
+)
+def run(
+    manifest: Path,
+    namespace: str | None,
+    kubeconfig: Path | None,
+    sandbox_dir: Path | None,
+    config: Path | None,
+    prometheus_url: str | None,
+    check_interval: str | None,
+    profiles_dir: Path | None,
+    timeout_seconds: float | None,
+    tick_seconds: float,
+) -> None:
+    """Apply a TrafficShift and drive it to the end in the foreground (pipeline mode).
+
+    Exit codes: 0 promoted, 3 rolled back, 2 invalid input, 4 could not finish.
+    """
+    settings = _settings(
+        config,
+        sandbox_dir,
+        kubeconfig=kubeconfig,
+        prometheus_url=prometheus_url,
+        check_interval=check_interval,
+        gate_profiles_dir=profiles_dir,
+    )
+    configure_logging(settings.log_format, "warning")
+    try:
+        wired = wire(settings)
+    except (KubeError, ManifestError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    try:
+        shift = load_shift(manifest, wired.deps.profiles)
+        target_namespace = (
+            namespace
+            or shift.metadata.namespace
+            or context_namespace(settings.kubeconfig)
+            or "default"
+        )
+        ns, name = apply_shift(wired.cluster, shift, target_namespace)
+        click.echo(f"driving TrafficShift {ns}/{name} (Ctrl-C stops watching; re-run resumes)")
+        options = DriveOptions(
+            tick_seconds=tick_seconds,
+            timeout=(timedelta(seconds=timeout_seconds) if timeout_seconds else None),
+        )
+        outcome = drive(
+            wired.deps,
+            ns,
+            name,
+            options=options,
+            on_tick=ProgressPrinter(shift.spec, click.echo, utc_now),
+        )
+    except PipelineError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KubeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(4)
+    finally:
+        wired.close()
+    code = exit_code_for(outcome)
+    click.echo(
+        f"{ns}/{name}: {outcome.phase.value if outcome.phase else 'gone'} "
+        f"(exit {code}) {outcome.message}".rstrip()
+    )
+    sys.exit(code)

@@ -119,6 +119,14 @@ class KubeClient:
         what = f"create {resource.kind} {namespace}/{name}"
         return self._call("POST", resource.collection_path(namespace), what, body=body)
 
+    def replace(self, resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
+        """PUT the whole object at the resourceVersion it carries (409 when stale)."""
+        meta = obj["metadata"]
+        what = f"update {resource.kind} {meta['namespace']}/{meta['name']}"
+        return self._call(
+            "PUT", resource.object_path(meta["namespace"], meta["name"]), what, body=obj
+        )
+
     def json_patch(
         self, resource: Resource, namespace: str, name: str, operations: list[dict[str, Any]]
     ) -> dict[str, Any]:
@@ -196,3 +204,16 @@ def _watch_events(response: Any, what: str) -> Iterator[WatchEvent]:
             raise translate(exc, what) from exc
         if line:
             yield _decode_event(line, what)
+
+
+def context_namespace(kubeconfig: Path | None, context: str | None = None) -> str | None:
+    """The namespace of the kubeconfig's current (or named) context, if it sets one."""
+    try:
+        contexts, active = k8s_config.list_kube_config_contexts(
+            config_file=str(kubeconfig) if kubeconfig else None
+        )
+    except (k8s_config.ConfigException, OSError, TypeError):
+        return None
+    chosen = next((c for c in contexts if c.get("name") == context), active) if context else active
+    namespace = (chosen or {}).get("context", {}).get("namespace")
+    return str(namespace) if namespace else None

@@ -1,0 +1,47 @@
+"""What one reconcile tick needs from the outside world, as small Protocols.
+
+``controller.kube.cluster.KubeCluster`` implements ``Cluster`` against a real API server; unit
+tests hand in fakes at this seam. Prometheus is reached through ``analysis.client.QueryClient``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from controller.analysis.client import QueryClient
+from controller.api.profile import GateProfile
+from controller.rollout import Policy
+
+
+class Cluster(Protocol):
+    def get_shift(self, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def get_virtual_service(self, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def get_destination_rule(self, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def patch_virtual_service(
+        self, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]: ...
+
+    def replace_shift_status(self, shift: dict[str, Any]) -> dict[str, Any]:
+        """PUT the status subresource at the object's resourceVersion (ConflictError if stale)."""
+        ...
+
+    def record_event(
+        self, shift: dict[str, Any], *, reason: str, message: str, warning: bool, now: datetime
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """Everything a tick uses besides the time: wired once by the CLI."""
+
+    cluster: Cluster
+    prometheus: QueryClient
+    profiles: Mapping[str, GateProfile]
+    policy: Policy
+    check_interval: timedelta

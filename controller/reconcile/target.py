@@ -1,0 +1,150 @@
+"""Resolving a TrafficShift against the cluster: its model, gates, managed route, telemetry
+selectors and live weight, or the reason it is Invalid.
+
+A shift is Invalid when its spec, the objects it names, or their shape make a safe shift
+impossible; the message says what to fix. Invalid shifts never touch the VirtualService. API
+outages are not invalidity: they propagate as ``KubeError`` and the tick is retried later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from controller.analysis.selectors import SelectorError, SubsetSelectors, shift_selectors
+from controller.analysis.templates import ShiftVariables
+from controller.api.documents import GateResolutionError, resolve_gates
+from controller.api.gates import Gate
+from controller.api.problems import problems_from
+from controller.api.profile import GateProfile
+from controller.api.status import TrafficShiftStatus
+from controller.api.trafficshift import TrafficShift
+from controller.kube.errors import NotFoundError
+from controller.reconcile.ports import Cluster
+from controller.routing import (
+    ManagedRoute,
+    RoutingError,
+    check_subsets,
+    find_managed_route,
+    read_canary_weight,
+    subset_labels,
+)
+
+
+class InvalidShiftError(Exception):
+    """The shift cannot be run as written; ``str(error)`` says what to fix."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A shift resolved against the live cluster for one tick."""
+
+    obj: dict[str, Any]
+    shift: TrafficShift
+    status: TrafficShiftStatus | None
+    generation: int
+    gates: list[Gate]
+    virtual_service: dict[str, Any]
+    managed: ManagedRoute
+    selectors: SubsetSelectors
+    variables: ShiftVariables
+    live_weight: int
+
+    @property
+    def namespace(self) -> str:
+        return str(self.obj["metadata"]["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+
+def read_status(obj: dict[str, Any]) -> TrafficShiftStatus | None:
+    raw = obj.get("status")
+    if not raw:
+        return None
+    try:
+        return TrafficShiftStatus.model_validate(raw)
+    except ValidationError as exc:
+        # Never guess: a status we cannot read could make us restart or skip a step.
+        raise InvalidShiftError(
+            f"status is unreadable ({exc.error_count()} problem(s), first: "
+            f"{exc.errors()[0]['msg']}): this controller will not guess where the shift is; "
+            "check which controller version wrote it, or clear .status to start over"
+        ) from exc
+
+
+def parse_shift(obj: dict[str, Any]) -> TrafficShift:
+    try:
+        return TrafficShift.model_validate({k: v for k, v in obj.items() if k != "status"})
+    except ValidationError as exc:
+        problems = problems_from(exc, TrafficShift, source="TrafficShift", document=1)
+        raise InvalidShiftError("; ".join(f"{p.path}: {p.message}" for p in problems)) from exc
+
+
+def _subset_labels(
+    cluster: Cluster, shift: TrafficShift, namespace: str
+) -> Mapping[str, Mapping[str, str]]:
+    spec = shift.spec
+    if spec.destination_rule is None:
+        return {}
+    try:
+        rule = cluster.get_destination_rule(namespace, spec.destination_rule)
+    except NotFoundError as exc:
+        raise InvalidShiftError(
+            f"DestinationRule {namespace}/{spec.destination_rule} not found: create it, or fix "
+            "or remove spec.destinationRule"
+        ) from exc
+    rule_spec = rule.get("spec") or {}
+    check_subsets(rule_spec, [spec.stable, spec.canary], dr_name=spec.destination_rule)
+    return {
+        subset: subset_labels(rule_spec, subset, dr_name=spec.destination_rule)
+        for subset in (spec.stable, spec.canary)
+    }
+
+
+def resolve(cluster: Cluster, obj: dict[str, Any], profiles: Mapping[str, GateProfile]) -> Target:
+    """The shift's Target, or InvalidShiftError saying what to fix."""
+    namespace = str(obj["metadata"]["namespace"])
+    status = read_status(obj)
+    shift = parse_shift(obj)
+    spec = shift.spec
+    try:
+        gates = resolve_gates(spec, profiles)
+    except GateResolutionError as exc:
+        raise InvalidShiftError(str(exc)) from exc
+    try:
+        vs = cluster.get_virtual_service(namespace, spec.virtual_service)
+    except NotFoundError as exc:
+        raise InvalidShiftError(
+            f"VirtualService {namespace}/{spec.virtual_service} not found: create it, or fix "
+            "spec.virtualService"
+        ) from exc
+    vs_spec = vs.get("spec") or {}
+    try:
+        managed = find_managed_route(
+            vs_spec, stable=spec.stable, canary=spec.canary, host=spec.host, route=spec.route
+        )
+        labels = _subset_labels(cluster, shift, namespace)
+        live = read_canary_weight(vs_spec, managed, stable=spec.stable, canary=spec.canary)
+        selectors = shift_selectors(
+            spec, namespace=namespace, host=managed.host, subset_labels=labels
+        )
+        variables = ShiftVariables(namespace=namespace, virtual_service=spec.virtual_service)
+    except (RoutingError, SelectorError) as exc:
+        raise InvalidShiftError(str(exc)) from exc
+    return Target(
+        obj=obj,
+        shift=shift,
+        status=status,
+        generation=int(obj["metadata"].get("generation") or 1),
+        gates=gates,
+        virtual_service=vs,
+        managed=managed,
+        selectors=selectors,
+        variables=variables,
+        live_weight=live,
+    )

@@ -1,0 +1,213 @@
+"""One reconcile tick of one TrafficShift: read -> gates -> decide -> record -> write -> verify
+-> confirm -> announce.
+
+Order matters for crash safety. The decision is recorded in the status (``write_pending``)
+before the VirtualService is touched, and confirmed only after the route reads back as meant;
+a controller killed anywhere in between finishes the same write on its next tick instead of
+deciding again. Events are sent only after the status write that records them succeeded, so a
+tick redone after a 409 never announces a transition twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from controller.analysis.evaluate import evaluate_gates
+from controller.api.status import GateStatus, Phase, TrafficShiftStatus
+from controller.kube.errors import ConflictError, NotFoundError
+from controller.reconcile.invalid import mark_invalid
+from controller.reconcile.outcome import TickOutcome
+from controller.reconcile.ports import Dependencies
+from controller.reconcile.target import InvalidShiftError, Target, read_status, resolve
+from controller.reconcile.vswrite import write_route
+from controller.rollout import (
+    Action,
+    Decision,
+    Observation,
+    check_due,
+    confirm_write,
+    decide,
+)
+from controller.telemetry import get_logger
+
+TICK_ATTEMPTS = 3
+
+
+def reconcile_once(deps: Dependencies, namespace: str, name: str, now: datetime) -> TickOutcome:
+    """Run one tick; a 409 on the status write re-reads and redoes it (a few times)."""
+    for attempt in range(1, TICK_ATTEMPTS + 1):
+        try:
+            return _tick(deps, namespace, name, now)
+        except ConflictError:
+            get_logger(shift=name, namespace=namespace).info("status.conflict", attempt=attempt)
+    return _tick(deps, namespace, name, now)
+
+
+def _tick(deps: Dependencies, namespace: str, name: str, now: datetime) -> TickOutcome:
+    try:
+        obj = deps.cluster.get_shift(namespace, name)
+    except NotFoundError:
+        return TickOutcome(namespace, name, None, message="TrafficShift deleted")
+    try:
+        target = resolve(deps.cluster, obj, deps.profiles)
+    except InvalidShiftError as exc:
+        return mark_invalid(deps, obj, str(exc), now)
+    return _run(deps, target, now)
+
+
+def _check_gates(
+    deps: Dependencies, target: Target, now: datetime
+) -> tuple[GateStatus, ...] | None:
+    spec = target.shift.spec
+    if not check_due(spec, target.status, now, deps.check_interval):
+        return None
+    results = evaluate_gates(
+        target.gates,
+        canary=target.selectors.canary,
+        stable=target.selectors.stable,
+        window=spec.analysis.window,
+        min_requests=spec.analysis.min_requests,
+        client=deps.prometheus,
+        now=now,
+        variables=target.variables,
+    )
+    log = get_logger(shift=target.name, namespace=target.namespace)
+    for gate in results:
+        log.info(
+            "gate.checked",
+            gate=gate.name,
+            value=gate.value,
+            verdict=str(gate.verdict),
+            threshold=gate.threshold,
+            query=gate.query,
+        )
+    return tuple(results)
+
+
+def _current_status(target: Target) -> TrafficShiftStatus | None:
+    """The status to decide from. A shift that was Invalid and now resolves (its VirtualService
+    or DestinationRule was fixed, or its spec) starts over, keeping its history."""
+    status = target.status
+    if status is not None and status.phase is Phase.INVALID:
+        return TrafficShiftStatus(history=status.history)
+    return status
+
+
+def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
+    spec = target.shift.spec
+    gates = _check_gates(deps, target, now)
+    decision = decide(
+        spec,
+        target.generation,
+        _current_status(target),
+        Observation(target.live_weight, gates),
+        now,
+        policy=deps.policy,
+    )
+    recorded = target.obj
+    if decision.status != target.status:
+        recorded = deps.cluster.replace_shift_status(_with_status(target.obj, decision.status))
+    _announce(deps, recorded, target, decision, now)
+    action, weight = _write_needed(target, decision)
+    confirmed = True
+    final_status = decision.status
+    message = decision.status.message
+    if action is not Action.NONE:
+        result = write_route(deps.cluster, target.namespace, spec, action, weight)
+        confirmed = result.confirmed
+        if confirmed:
+            final_status = _confirm(deps, recorded, decision.status, now)
+        else:
+            message = result.message
+            deps.cluster.record_event(
+                recorded,
+                reason="WriteNotConfirmed",
+                message=(
+                    f"VirtualService {target.namespace}/{spec.virtual_service} was not "
+                    f"confirmed at {weight}% {spec.canary}: {result.message}. Retrying next tick."
+                ),
+                warning=True,
+                now=now,
+            )
+    return TickOutcome(
+        target.namespace,
+        target.name,
+        decision.status.phase,
+        weight=decision.status.canary_weight,
+        step=decision.status.current_step,
+        action=action,
+        transitions=decision.transitions,
+        gates=gates or (),
+        write_confirmed=confirmed,
+        message=message,
+        status=final_status,
+    )
+
+
+def _write_needed(target: Target, decision: Decision) -> tuple[Action, int]:
+    """The write this tick owes the VirtualService.
+
+    Besides ``decision.action``, a confirmed final phase whose route is not yet in its final
+    single-destination form (a promote that was cut short after 100% was written as a split) gets
+    its promote or rollback written again; that changes no traffic, only the route's shape.
+    """
+    if decision.action is not Action.NONE:
+        return decision.action, decision.weight
+    status = decision.status
+    if status.phase not in (Phase.PROMOTED, Phase.ROLLED_BACK) or status.write_pending:
+        return Action.NONE, status.canary_weight
+    route = target.virtual_service.get("spec", {}).get("http", [])[target.managed.index]
+    if len(route.get("route") or []) == 1:
+        return Action.NONE, status.canary_weight
+    final = Action.PROMOTE if status.phase is Phase.PROMOTED else Action.ROLLBACK
+    return final, status.canary_weight
+
+
+def _confirm(
+    deps: Dependencies, recorded: dict[str, Any], status: TrafficShiftStatus, now: datetime
+) -> TrafficShiftStatus:
+    """Record that the write took; returns the status as it now stands."""
+    confirmed = confirm_write(status, now)
+    if confirmed == status:
+        return status
+    try:
+        deps.cluster.replace_shift_status(_with_status(recorded, confirmed))
+    except ConflictError:
+        # The next tick sees write_pending with the route already right, and confirms then.
+        get_logger(shift=recorded["metadata"]["name"]).info("confirm.deferred")
+        return status
+    return confirmed
+
+
+def _announce(
+    deps: Dependencies, recorded: dict[str, Any], target: Target, decision: Decision, now: datetime
+) -> None:
+    log = get_logger(
+        shift=target.name,
+        namespace=target.namespace,
+        step=decision.status.current_step,
+        weight=decision.status.canary_weight,
+    )
+    for transition in decision.transitions:
+        log.info(
+            "shift.transition",
+            warning=transition.warning,
+            reason=transition.reason,
+            message=transition.message,
+            phase=str(decision.status.phase),
+        )
+        deps.cluster.record_event(
+            recorded,
+            reason=transition.reason,
+            message=transition.message,
+            warning=transition.warning,
+            now=now,
+        )
+
+
+def _with_status(obj: dict[str, Any], status: TrafficShiftStatus) -> dict[str, Any]:
+    return {**obj, "status": status.model_dump(mode="json", by_alias=True, exclude_none=True)}
+
+
+__all__ = ["TickOutcome", "read_status", "reconcile_once"]
