@@ -15,6 +15,20 @@ from controller.api.problems import Problem
 from controller.api.profile import GateProfile
 
 DEFAULT_PROFILE_DIR = Path("config/gates")
+_PACKAGE = Path(__file__).resolve().parent
+# Where the shipped profiles are when no folder is configured: inside an installed wheel
+# (hatch force-include), or in the source checkout next to the package.
+SHIPPED_PROFILE_DIRS = (_PACKAGE / "profiles", _PACKAGE.parent / "config" / "gates")
+
+
+def profile_dir(configured: Path | None = None) -> Path:
+    """The gate-profile folder to load: the configured one when it exists, else the shipped
+    profiles (so `weightgate run` works from any directory)."""
+    if configured is not None and configured.is_dir():
+        return configured
+    if configured is not None and configured != DEFAULT_PROFILE_DIR:
+        return configured  # an explicit folder that is missing: let loading say so
+    return next((d for d in SHIPPED_PROFILE_DIRS if d.is_dir()), DEFAULT_PROFILE_DIR)
 
 
 class ManifestError(Exception):
@@ -48,6 +62,17 @@ def read_documents(path: Path) -> list[SourcedDocument]:
 
 def load_profiles(directory: Path) -> dict[str, GateProfile]:
     """All gate profiles in ``directory`` (``*.yaml``), by name; any problem is fatal."""
+    if not directory.is_dir():
+        raise ManifestError(
+            [
+                Problem(
+                    str(directory),
+                    0,
+                    "",
+                    "gate profile folder not found: pass --profiles DIR or set gate_profiles_dir",
+                )
+            ]
+        )
     documents: list[SourcedDocument] = []
     for path in sorted(directory.glob("*.yaml")):
         documents.extend(read_documents(path))

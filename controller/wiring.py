@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from controller.analysis.prometheus import PrometheusQueryClient
 from controller.kube.client import KubeClient, load_configuration
 from controller.kube.cluster import KubeCluster
-from controller.manifests import load_profiles
+from controller.manifests import load_profiles, profile_dir
 from controller.reconcile import Dependencies
 from controller.rollout import Policy
 from controller.settings import Settings
@@ -30,7 +30,7 @@ class Wired:
 
 def wire(settings: Settings) -> Wired:
     """Raises KubeError (credentials) or ManifestError (profiles) with a message to act on."""
-    profiles = load_profiles(settings.gate_profiles_dir)
+    profiles = load_profiles(profile_dir(settings.gate_profiles_dir))
     client = KubeClient(load_configuration(settings.kubeconfig), settings.kube_timeout_seconds)
     cluster = KubeCluster(client, istio_version=settings.istio_api_version)
     prometheus = PrometheusQueryClient(

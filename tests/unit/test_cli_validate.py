@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from controller.cli import main
+from controller.manifests import DEFAULT_PROFILE_DIR, ManifestError, load_profiles, profile_dir
 
 REPO = Path(__file__).resolve().parents[2]
 SHIFT_HEAD = """apiVersion: weightgate.dev/v1alpha1
@@ -74,3 +75,18 @@ def test_unreadable_and_malformed_files_are_problems_not_crashes(tmp_path: Path)
     assert "not valid YAML at line" in output
     assert "missing.yaml" in output
     assert "cannot read file" in output
+
+
+def test_shipped_profiles_are_found_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    found = load_profiles(profile_dir(DEFAULT_PROFILE_DIR))
+    assert {"default", "strict", "latency-sensitive"} <= set(found)
+
+
+def test_an_explicit_missing_profile_folder_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    assert profile_dir(missing) == missing
+    with pytest.raises(ManifestError, match="gate profile folder not found"):
+        load_profiles(missing)
