@@ -23,6 +23,7 @@ from controller.api.profile import GateProfile
 from controller.kube.client import context_namespace
 from controller.kube.errors import KubeError
 from controller.manifests import DEFAULT_PROFILE_DIR, ManifestError, load_profiles, read_documents
+from controller.manifests import profile_dir as shipped_or
 from controller.pipeline import (
     DriveOptions,
     PipelineError,
@@ -58,8 +59,8 @@ def main() -> None:
     "profile_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help=f"Folder of gate profiles that shifts may name (default: {DEFAULT_PROFILE_DIR} "
-    "when it exists). Profiles among FILES count too.",
+    help=f"Folder of gate profiles that shifts may name (default: {DEFAULT_PROFILE_DIR}, "
+    "else the shipped profiles). Profiles among FILES count too.",
 )
 def validate(files: tuple[Path, ...], profile_dir: Path | None) -> None:
     """Check TrafficShift and GateProfile manifests; print every problem with its place.
@@ -69,10 +70,8 @@ def validate(files: tuple[Path, ...], profile_dir: Path | None) -> None:
     problems: list[Problem] = []
     documents: list[SourcedDocument] = []
     profiles: dict[str, GateProfile] = {}
-    directory = profile_dir or (DEFAULT_PROFILE_DIR if DEFAULT_PROFILE_DIR.is_dir() else None)
     try:
-        if directory is not None:
-            profiles = load_profiles(directory)
+        profiles = load_profiles(shipped_or(profile_dir))
     except ManifestError as exc:
         problems.extend(exc.problems)
     for path in files:
