@@ -5,6 +5,7 @@ the dependencies a tick takes, a clock that only moves when told, and readers of
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -122,6 +123,24 @@ def make_deps(
 
 def tick(deps: Dependencies, seconds: float) -> TickOutcome:
     return reconcile_once(deps, NAMESPACE, SHIFT_NAME, at(seconds))
+
+
+def tick_until(
+    deps: Dependencies,
+    done: Callable[[TickOutcome], bool],
+    *,
+    start: float = 0,
+    every: float = 10,
+    limit: int = 60,
+) -> tuple[TickOutcome, float]:
+    """Tick every ``every`` seconds from ``start`` until ``done``; the outcome and its time."""
+    seconds = start
+    for _ in range(limit):
+        outcome = tick(deps, seconds)
+        if done(outcome):
+            return outcome, seconds
+        seconds += every
+    raise AssertionError(f"not done after {limit} ticks (last: {outcome})")
 
 
 def managed_route(cluster: FakeCluster) -> list[dict[str, Any]]:

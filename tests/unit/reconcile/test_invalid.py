@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from controller.api.status import Phase
+from controller.rollout import Policy
 from tests.unit.reconcile.builders import (
     NAMESPACE,
     SHIFT_NAME,
@@ -21,6 +22,7 @@ from tests.unit.reconcile.builders import (
     split,
     stored_status,
     tick,
+    tick_until,
     virtual_service,
 )
 from tests.unit.reconcile.fakes import DR, SHIFT, VS, FakeCluster
@@ -167,3 +169,21 @@ def test_fixing_the_cause_lets_the_shift_start(case: Case) -> None:
     assert managed_route(cluster) == split(100 - first_step)
     assert cluster.event_reasons() == ["InvalidSpec", "ShiftStarted"]
     assert [h.reason for h in status.history] == ["InvalidSpec", "ShiftStarted"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reconcile/invalid.py _invalid_status trims history to MAX_HISTORY, ignoring "
+    "deps.policy.history_limit that every other status write honours",
+)
+def test_invalid_history_is_trimmed_to_the_policy_limit() -> None:
+    cluster = bookinfo_cluster()
+    deps = make_deps(cluster, policy=Policy(history_limit=2))
+    tick_until(deps, lambda o: o.step == 3)
+    assert len(stored_status(cluster).history) == 2
+    cluster.delete(DR, NAMESPACE, "reviews")
+
+    tick(deps, 1000)
+
+    history = cluster.stored(SHIFT, NAMESPACE, SHIFT_NAME)["status"]["history"]
+    assert [h["reason"] for h in history] == ["StepAdvanced", "InvalidSpec"]
