@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from controller.api.status import MAX_HISTORY, Phase
+from controller.api.status import Phase
 from controller.kube.events import format_time
 from controller.reconcile.outcome import TickOutcome
 from controller.reconcile.ports import Dependencies
@@ -20,7 +20,7 @@ INVALID_REASON = "InvalidSpec"
 
 
 def _invalid_status(
-    raw: dict[str, Any], message: str, generation: int, now: datetime
+    raw: dict[str, Any], message: str, generation: int, now: datetime, history_limit: int
 ) -> dict[str, Any]:
     stamp = format_time(now)
     history = [
@@ -33,7 +33,7 @@ def _invalid_status(
             "reason": INVALID_REASON,
             "message": message,
         },
-    ][-MAX_HISTORY:]
+    ][-history_limit:]
     others = [c for c in raw.get("conditions") or [] if c.get("type") != "Valid"]
     valid = {
         "type": "Valid",
@@ -66,9 +66,8 @@ def mark_invalid(
         and raw.get("observedGeneration") == generation
     )
     if not already:
-        recorded = deps.cluster.replace_shift_status(
-            {**obj, "status": _invalid_status(raw, message, generation, now)}
-        )
+        status = _invalid_status(raw, message, generation, now, deps.policy.history_limit)
+        recorded = deps.cluster.replace_shift_status({**obj, "status": status})
         get_logger(shift=name, namespace=namespace).warning("shift.invalid", message=message)
         deps.cluster.record_event(
             recorded, reason=INVALID_REASON, message=message, warning=True, now=now

@@ -171,11 +171,6 @@ def test_fixing_the_cause_lets_the_shift_start(case: Case) -> None:
     assert [h.reason for h in status.history] == ["InvalidSpec", "ShiftStarted"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile/invalid.py _invalid_status trims history to MAX_HISTORY, ignoring "
-    "deps.policy.history_limit that every other status write honours",
-)
 def test_invalid_history_is_trimmed_to_the_policy_limit() -> None:
     cluster = bookinfo_cluster()
     deps = make_deps(cluster, policy=Policy(history_limit=2))
