@@ -303,3 +303,69 @@ def run(
         f"(exit {code}) {outcome.message}".rstrip()
     )
     sys.exit(code)
+
+
+@main.command()
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Controller settings file (YAML).",
+)
+@click.option(
+    "--sandbox",
+    "sandbox_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Use the sandbox started with `weightgate sandbox up --dir DIR`.",
+)
+@click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Watch TrafficShifts in this namespace (repeat for more; default: all namespaces).",
+)
+@click.option("--prometheus-url", help="Prometheus base URL.")
+@click.option("--check-interval", help="How often gates are checked, e.g. 10s.")
+@click.option(
+    "--profiles",
+    "profiles_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Gate profile folder (default: config/gates).",
+)
+def controller(
+    config: Path | None,
+    sandbox_dir: Path | None,
+    kubeconfig: Path | None,
+    namespaces: tuple[str, ...],
+    prometheus_url: str | None,
+    check_interval: str | None,
+    profiles_dir: Path | None,
+) -> None:
+    """Run the controller daemon: drive every TrafficShift it watches until SIGTERM/SIGINT.
+
+    Exit codes: 0 stopped by a signal, 2 invalid settings or credentials.
+    """
+    # Imported here so other commands never load the scheduler (APScheduler and its threads).
+    from controller.daemon import serve  # noqa: PLC0415
+
+    settings = _settings(
+        config,
+        sandbox_dir,
+        kubeconfig=kubeconfig,
+        namespaces=list(namespaces) or None,
+        prometheus_url=prometheus_url,
+        check_interval=check_interval,
+        gate_profiles_dir=profiles_dir,
+    )
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        wired = wire(settings)
+    except (KubeError, ManifestError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    try:
+        code = serve(wired, settings)
+    finally:
+        wired.close()
+    sys.exit(code)

@@ -1,0 +1,157 @@
+"""``weightgate controller``: the long-running daemon that drives every TrafficShift it watches.
+
+Owns the daemon's life: start the scheduler and one watcher per namespace (or one for all), run
+until SIGTERM or SIGINT, then stop between ticks - no tick starts after the signal, running ones
+get ``stop_timeout`` seconds to finish - and exit 0. A tick cut off at that deadline is safe to
+abandon: every tick records its decision in the shift's status before touching the
+VirtualService, so the next controller finishes it rather than deciding again.
+
+The process holds no state a restart would lose: each shift resumes from its status.
+
+Seams for later issues: ``should_run`` (leader election: ticks run only while it returns True)
+and the ``Daemon`` parts (``ticker``, ``jobs``) that a /metrics endpoint can read.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+from functools import partial
+
+from controller.analysis.prometheus import PrometheusQueryClient
+from controller.reconcile import reconcile_once
+from controller.scheduler import DEFAULT_WORKERS, ApschedulerJobs, ShiftJobs, ShiftKey, tick_period
+from controller.settings import Settings
+from controller.telemetry import get_logger
+from controller.ticking import PerThreadQueryClient, Reconcile, ShiftTicker, always
+from controller.watching import KubeShiftSource, ShiftSource, ShiftWatcher
+from controller.wiring import Wired
+
+EXIT_OK = 0
+STOP_TIMEOUT_SECONDS = 10.0
+WATCHER_JOIN_SECONDS = 0.2
+
+
+class Daemon:
+    """The scheduler, its jobs and the watchers that keep them in step, as one unit."""
+
+    def __init__(
+        self,
+        reconcile: Reconcile,
+        source: ShiftSource,
+        namespaces: Sequence[str],
+        *,
+        period: timedelta,
+        should_run: Callable[[], bool] = always,
+        stop_timeout: float = STOP_TIMEOUT_SECONDS,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        self.stopping = threading.Event()
+        self.stop_timeout = stop_timeout
+        self.ticker = ShiftTicker(reconcile, should_run=should_run)
+        self.table = ApschedulerJobs(self.ticker.tick, period, workers=workers)
+        self.jobs = ShiftJobs(self.table)
+        scopes: list[str | None] = list(namespaces) or [None]
+        self._watchers = [
+            threading.Thread(
+                target=ShiftWatcher(source, self.jobs, scope, self.stopping).run,
+                name=f"watch-{scope or 'all'}",
+                # A watch blocks in a socket read for minutes; it must not hold up the exit.
+                daemon=True,
+            )
+            for scope in scopes
+        ]
+
+    def start(self) -> None:
+        self.table.start()
+        for watcher in self._watchers:
+            watcher.start()
+
+    def wait(self) -> None:
+        """Block until ``stopping`` is set (by a signal handler or another thread)."""
+        # A timeout keeps the main thread waking up, so signal handlers run promptly.
+        while not self.stopping.wait(1.0):
+            pass
+
+    def shutdown(self) -> list[ShiftKey]:
+        """Stop between ticks; returns the shifts whose ticks outlived ``stop_timeout``."""
+        self.stopping.set()
+        self.table.stop()
+        abandoned = self.ticker.stop(self.stop_timeout)
+        for watcher in self._watchers:
+            watcher.join(WATCHER_JOIN_SECONDS)
+        return abandoned
+
+
+@contextmanager
+def stop_on_signals(stopping: threading.Event) -> Iterator[list[str]]:
+    """SIGTERM and SIGINT set ``stopping`` instead of killing the process mid-tick; yields the
+    list the names of received signals are appended to (logged by the caller: a handler that
+    logs could wait on the log lock the interrupted main thread holds)."""
+    received: list[str] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {
+        signum: signal.signal(signum, request_stop) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = always) -> int:
+    """Run the daemon with ``wired``'s parts until SIGTERM/SIGINT; returns the exit code."""
+    prometheus = PerThreadQueryClient(
+        lambda: PrometheusQueryClient(
+            settings.prometheus_url, timeout_seconds=settings.prometheus_timeout_seconds
+        )
+    )
+    deps = replace(wired.deps, prometheus=prometheus)
+    period = tick_period(settings.check_interval)
+    daemon = Daemon(
+        partial(reconcile_once, deps),
+        KubeShiftSource(wired.client),
+        settings.namespaces,
+        period=period,
+        should_run=should_run,
+    )
+    log = get_logger()
+    with stop_on_signals(daemon.stopping) as received:
+        log.info(
+            "controller.started",
+            namespaces=settings.namespaces or "all",
+            tick_period_seconds=period.total_seconds(),
+            check_interval_seconds=settings.check_interval.total_seconds(),
+            pid=os.getpid(),
+        )
+        try:
+            daemon.start()
+            daemon.wait()
+        finally:
+            log.info("controller.stopping", signals=received, timeout_seconds=daemon.stop_timeout)
+            abandoned = daemon.shutdown()
+    if abandoned:
+        log.warning(
+            "controller.stopped",
+            abandoned_ticks=[str(key) for key in abandoned],
+            message=f"ticks still running after {daemon.stop_timeout:g}s were cut off; each "
+            "resumes from its recorded status on the next start",
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Worker threads are joined at interpreter exit; a hung tick must not hold the process.
+        os._exit(EXIT_OK)
+    prometheus.close()
+    log.info("controller.stopped")
+    return EXIT_OK

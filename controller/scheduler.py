@@ -1,0 +1,228 @@
+"""The daemon's job bookkeeping: one APScheduler job per TrafficShift that still needs ticks,
+kept in step with what the watch reports.
+
+Owns which shifts have a job (``ShiftJobs``), the rule that decides it (``needs_ticks``), the
+tick period (``tick_period``) and the APScheduler implementation of the job table
+(``ApschedulerJobs``). The job itself is ``controller.ticking.ShiftTicker.tick``; it reads the
+shift afresh every time, so a job carries nothing but the shift's namespace and name.
+
+Jobs change only on watch events (and re-lists), never on a tick's outcome: the watch is the one
+ordered account of what happened to a shift, so a tick that finished just before a spec edit
+cannot remove the job the edit needs.
+
+Tick period: ``min(1s, check_interval / 2)``, at least 0.1s. A tick costs three GETs (shift,
+VirtualService, DestinationRule) and queries Prometheus only when ``check_due`` says so, so the
+period sets how soon a finished write is confirmed, drift is noticed and a due gate check runs
+(at most one period late: with the default 10s check interval, 10%). Half the check interval at
+most, so a check is never pushed a whole interval late by a tick landing just before it is due.
+1s matches pipeline mode (``weightgate run --tick-seconds``), so both drive shifts at the same
+pace. Spec edits do not wait for the period: the watch runs the shift's job at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from controller.api.status import Phase
+from controller.telemetry import get_logger
+
+MAX_TICK_PERIOD = timedelta(seconds=1)
+MIN_TICK_PERIOD = timedelta(milliseconds=100)
+DEFAULT_WORKERS = 8
+_FINAL_PHASES = frozenset(phase.value for phase in Phase if phase.is_final)
+
+
+def tick_period(check_interval: timedelta) -> timedelta:
+    """How often each active shift is reconciled; see the module docstring for why."""
+    return max(MIN_TICK_PERIOD, min(MAX_TICK_PERIOD, check_interval / 2))
+
+
+@dataclass(frozen=True, order=True)
+class ShiftKey:
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: dict[str, Any]) -> ShiftKey:
+        meta = obj.get("metadata") or {}
+        return cls(str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def generation_of(obj: dict[str, Any]) -> int:
+    return int((obj.get("metadata") or {}).get("generation") or 1)
+
+
+def needs_ticks(obj: dict[str, Any]) -> bool:
+    """Whether a TrafficShift needs a job: it is not in a final phase, or a final phase has
+    work left (a route write not yet confirmed, or a spec edit not yet observed)."""
+    status = obj.get("status") or {}
+    if status.get("phase") not in _FINAL_PHASES:
+        return True
+    if status.get("writePending"):
+        return True
+    return status.get("observedGeneration") != generation_of(obj)
+
+
+class JobTable(Protocol):
+    """The scheduler as the bookkeeping sees it; tests hand in a recording fake."""
+
+    def add(self, key: ShiftKey) -> None:
+        """Tick ``key`` now, then every tick period (replacing any job it had)."""
+        ...
+
+    def remove(self, key: ShiftKey) -> None: ...
+
+    def run_now(self, key: ShiftKey) -> None:
+        """Bring the next tick of ``key`` forward to now."""
+        ...
+
+
+class JobChange(StrEnum):
+    NONE = "none"
+    ADDED = "added"
+    RUN_NOW = "run-now"  # the spec changed: tick at once instead of at the next period
+    REMOVED = "removed"
+
+
+class ShiftJobs:
+    """Which shifts have a job, updated from watch events; safe to call from several watch
+    threads (one per namespace)."""
+
+    def __init__(self, table: JobTable) -> None:
+        self._table = table
+        self._generations: dict[ShiftKey, int] = {}  # shifts with a job -> generation last seen
+        self._lock = threading.Lock()
+
+    def active(self) -> set[ShiftKey]:
+        with self._lock:
+            return set(self._generations)
+
+    def apply(self, event_type: str, obj: dict[str, Any]) -> JobChange:
+        """Update the jobs for one watch event (ADDED, MODIFIED, DELETED; others are ignored)."""
+        key = ShiftKey.of(obj)
+        with self._lock:
+            if event_type == "DELETED":
+                return self._remove(key, reason="deleted")
+            if event_type not in ("ADDED", "MODIFIED"):
+                return JobChange.NONE
+            return self._observe(key, obj)
+
+    def sync(self, namespace: str | None, items: Iterable[dict[str, Any]]) -> None:
+        """Match the jobs in ``namespace`` (None: all) to a fresh list of its shifts; shifts
+        deleted while the watch was down lose their job here."""
+        listed: set[ShiftKey] = set()
+        for obj in items:
+            listed.add(ShiftKey.of(obj))
+            self.apply("ADDED", obj)
+        with self._lock:
+            stale = [
+                key
+                for key in self._generations
+                if key not in listed and namespace in (None, key.namespace)
+            ]
+            for key in stale:
+                self._remove(key, reason="not found when re-listing")
+
+    def _observe(self, key: ShiftKey, obj: dict[str, Any]) -> JobChange:
+        status = obj.get("status") or {}
+        if not needs_ticks(obj):
+            return self._remove(key, reason=f"phase {status.get('phase')}")
+        generation = generation_of(obj)
+        seen = self._generations.get(key)
+        self._generations[key] = generation
+        log = get_logger(shift=key.name, namespace=key.namespace, generation=generation)
+        if seen is None:
+            self._table.add(key)
+            log.info("job.added", phase=status.get("phase") or "new")
+            return JobChange.ADDED
+        if seen != generation:
+            self._table.run_now(key)
+            log.info("job.changed", reason="spec changed", previous_generation=seen)
+            return JobChange.RUN_NOW
+        return JobChange.NONE
+
+    def _remove(self, key: ShiftKey, *, reason: str) -> JobChange:
+        if self._generations.pop(key, None) is None:
+            return JobChange.NONE
+        self._table.remove(key)
+        get_logger(shift=key.name, namespace=key.namespace).info("job.removed", reason=reason)
+        return JobChange.REMOVED
+
+
+class ApschedulerJobs:
+    """``JobTable`` over an APScheduler ``BackgroundScheduler`` with a thread pool.
+
+    Each job has ``max_instances=1`` (a slow tick is never overlapped by the next one of the
+    same shift), ``coalesce=True`` and no misfire grace limit: ticks missed while the process
+    was busy or suspended collapse into one that runs as soon as it can, which is right because
+    a tick always works from the current time and status.
+    """
+
+    def __init__(
+        self,
+        tick: Callable[[ShiftKey], None],
+        period: timedelta,
+        *,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
+        self._tick = tick
+        self._period = period
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        self._scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
+        # Our own listener reports busy skips; APScheduler's warning for each would flood logs.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop starting ticks; running ones finish on their own (the caller waits for them)."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def add(self, key: ShiftKey) -> None:
+        self._scheduler.add_job(
+            self._tick,
+            "interval",
+            args=[key],
+            id=str(key),
+            name=str(key),
+            seconds=self._period.total_seconds(),
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
+
+    def remove(self, key: ShiftKey) -> None:
+        with contextlib.suppress(JobLookupError):  # already gone: removing is idempotent
+            self._scheduler.remove_job(str(key))
+
+    def run_now(self, key: ShiftKey) -> None:
+        try:
+            self._scheduler.modify_job(str(key), next_run_time=datetime.now(UTC))
+        except JobLookupError:
+            self.add(key)
+
+    def job_ids(self) -> set[str]:
+        return {job.id for job in self._scheduler.get_jobs()}
+
+    def _skipped(self, event: JobSubmissionEvent) -> None:
+        get_logger(job=event.job_id).debug("tick.skipped", reason="previous tick still running")

@@ -1,0 +1,189 @@
+"""Which watch events add, run early, keep or remove a shift's job, and the tick period."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from controller.scheduler import JobChange, ShiftJobs, ShiftKey, needs_ticks, tick_period
+from tests.unit.daemon.fakes import RecordingTable, shift
+
+KEY = ShiftKey("bookinfo", "reviews-v3")
+
+
+@pytest.fixture
+def table() -> RecordingTable:
+    return RecordingTable()
+
+
+@pytest.fixture
+def jobs(table: RecordingTable) -> ShiftJobs:
+    return ShiftJobs(table)
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        (shift(), True),
+        (shift(phase="Pending"), True),
+        (shift(phase="Progressing"), True),
+        (shift(phase="Holding"), True),
+        (shift(phase="Paused"), True),
+        (shift(phase="SomethingNew"), True),
+        (shift(phase="Promoted"), False),
+        (shift(phase="RolledBack"), False),
+        (shift(phase="Invalid"), False),
+        (shift(phase="Promoted", pending=True), True),
+        (shift(phase="RolledBack", generation=3, observed=2), True),
+        (shift(phase="Invalid", generation=2, observed=1), True),
+    ],
+    ids=[
+        "no-status",
+        "pending",
+        "progressing",
+        "holding",
+        "paused",
+        "unknown-phase",
+        "promoted",
+        "rolled-back",
+        "invalid",
+        "promoted-write-pending",
+        "rolled-back-spec-edited",
+        "invalid-spec-edited",
+    ],
+)
+def test_needs_ticks_unless_final_and_settled(obj: dict[str, Any], expected: bool) -> None:
+    assert needs_ticks(obj) is expected
+
+
+def test_a_new_shift_gets_a_job(jobs: ShiftJobs, table: RecordingTable) -> None:
+    assert jobs.apply("ADDED", shift()) is JobChange.ADDED
+    assert table.calls == [("add", KEY)]
+    assert jobs.active() == {KEY}
+
+
+def test_a_settled_final_shift_gets_no_job(jobs: ShiftJobs, table: RecordingTable) -> None:
+    assert jobs.apply("ADDED", shift(phase="Promoted")) is JobChange.NONE
+    assert table.calls == []
+    assert jobs.active() == set()
+
+
+def test_status_updates_at_the_same_generation_leave_the_job_alone(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", shift())
+    for phase in ("Progressing", "Holding", "Progressing"):
+        assert jobs.apply("MODIFIED", shift(phase=phase)) is JobChange.NONE
+    assert table.calls == [("add", KEY)]
+
+
+def test_a_spec_edit_of_a_running_shift_runs_its_job_now(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", shift(phase="Progressing"))
+    edited = shift(phase="Progressing", generation=2, observed=1)
+    assert jobs.apply("MODIFIED", edited) is JobChange.RUN_NOW
+    assert table.calls == [("add", KEY), ("run_now", KEY)]
+    # The status catching up with the edit is not another edit.
+    assert jobs.apply("MODIFIED", shift(phase="Progressing", generation=2)) is JobChange.NONE
+
+
+def test_reaching_a_final_phase_removes_the_job_once_the_write_is_confirmed(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", shift(phase="Progressing"))
+    assert jobs.apply("MODIFIED", shift(phase="Promoted", pending=True)) is JobChange.NONE
+    assert jobs.apply("MODIFIED", shift(phase="Promoted")) is JobChange.REMOVED
+    assert table.calls == [("add", KEY), ("remove", KEY)]
+    assert jobs.active() == set()
+
+
+@pytest.mark.parametrize("phase", ["RolledBack", "Invalid"])
+def test_rolled_back_and_invalid_shifts_lose_their_job(
+    jobs: ShiftJobs, table: RecordingTable, phase: str
+) -> None:
+    jobs.apply("ADDED", shift(phase="Progressing"))
+    assert jobs.apply("MODIFIED", shift(phase=phase)) is JobChange.REMOVED
+    assert table.calls[-1] == ("remove", KEY)
+
+
+def test_a_final_shift_whose_spec_changes_gets_a_job_again(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", shift(phase="RolledBack"))
+    assert table.calls == []
+    edited = shift(phase="RolledBack", generation=2, observed=1)
+    assert jobs.apply("MODIFIED", edited) is JobChange.ADDED
+    assert table.calls == [("add", KEY)]
+
+
+def test_deleting_a_shift_removes_its_job(jobs: ShiftJobs, table: RecordingTable) -> None:
+    jobs.apply("ADDED", shift(phase="Progressing"))
+    assert jobs.apply("DELETED", shift(phase="Progressing")) is JobChange.REMOVED
+    assert table.calls == [("add", KEY), ("remove", KEY)]
+    assert jobs.active() == set()
+
+
+def test_deleting_a_shift_without_a_job_changes_nothing(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    assert jobs.apply("DELETED", shift(phase="Promoted")) is JobChange.NONE
+    assert table.calls == []
+
+
+def test_bookmarks_and_unknown_events_change_nothing(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    assert jobs.apply("BOOKMARK", shift()) is JobChange.NONE
+    assert jobs.apply("ERROR", shift()) is JobChange.NONE
+    assert table.calls == []
+
+
+def test_a_recreated_shift_gets_a_fresh_job(jobs: ShiftJobs, table: RecordingTable) -> None:
+    jobs.apply("ADDED", shift(phase="Progressing", generation=4))
+    jobs.apply("DELETED", shift(phase="Progressing", generation=4))
+    assert jobs.apply("ADDED", shift()) is JobChange.ADDED
+    assert table.calls == [("add", KEY), ("remove", KEY), ("add", KEY)]
+
+
+def test_relisting_removes_jobs_of_shifts_deleted_meanwhile(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", shift("kept"))
+    jobs.apply("ADDED", shift("gone"))
+    table.calls.clear()
+    jobs.sync(None, [shift("kept"), shift("new")])
+    assert table.calls == [
+        ("add", ShiftKey("bookinfo", "new")),
+        ("remove", ShiftKey("bookinfo", "gone")),
+    ]
+    assert jobs.active() == {ShiftKey("bookinfo", "kept"), ShiftKey("bookinfo", "new")}
+
+
+def test_relisting_one_namespace_leaves_other_namespaces_jobs_alone(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", shift("a", "team-a"))
+    jobs.apply("ADDED", shift("b", "team-b"))
+    table.calls.clear()
+    jobs.sync("team-a", [])
+    assert table.calls == [("remove", ShiftKey("team-a", "a"))]
+    assert jobs.active() == {ShiftKey("team-b", "b")}
+
+
+@pytest.mark.parametrize(
+    ("check_interval", "period"),
+    [
+        (timedelta(minutes=1), timedelta(seconds=1)),
+        (timedelta(seconds=10), timedelta(seconds=1)),
+        (timedelta(seconds=2), timedelta(seconds=1)),
+        (timedelta(seconds=1), timedelta(milliseconds=500)),
+        (timedelta(milliseconds=100), timedelta(milliseconds=100)),
+    ],
+)
+def test_tick_period_is_half_the_check_interval_between_0_1_and_1_second(
+    check_interval: timedelta, period: timedelta
+) -> None:
+    assert tick_period(check_interval) == period
