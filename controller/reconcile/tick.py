@@ -150,12 +150,15 @@ def _write_needed(target: Target, decision: Decision) -> tuple[Action, int]:
 
     Besides ``decision.action``, a confirmed final phase whose route is not yet in its final
     single-destination form (a promote that was cut short after 100% was written as a split) gets
-    its promote or rollback written again; that changes no traffic, only the route's shape.
+    its promote or rollback written again; that changes no traffic, only the route's shape. A
+    split at another weight was set by someone else after the shift ended: it is left alone.
     """
     if decision.action is not Action.NONE:
         return decision.action, decision.weight
     status = decision.status
     if status.phase not in (Phase.PROMOTED, Phase.ROLLED_BACK) or status.write_pending:
+        return Action.NONE, status.canary_weight
+    if target.live_weight != status.canary_weight:
         return Action.NONE, status.canary_weight
     route = target.virtual_service.get("spec", {}).get("http", [])[target.managed.index]
     if len(route.get("route") or []) == 1:

@@ -201,12 +201,6 @@ def _finished(phase: Phase) -> tuple[FakeCluster, Dependencies]:
     return cluster, deps
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reconcile/tick.py _write_needed rewrites any two-destination route of a finished "
-    "shift to its final single destination, also when someone set another weight (it changes "
-    "traffic, which its docstring says it never does)",
-)
 @pytest.mark.parametrize(
     ("phase", "final_route"),
     [(Phase.PROMOTED, [dest("v3")]), (Phase.ROLLED_BACK, [dest("v1")])],
