@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from controller.api.status import GateStatus, TrafficShiftStatus
+from controller.api.status import GateStatus, Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
 from controller.reconcile import TickOutcome
 
@@ -29,7 +29,9 @@ def gate_lines(gates: tuple[GateStatus, ...] | list[GateStatus]) -> list[str]:
 
 
 def next_step_in(spec: TrafficShiftSpec, status: TrafficShiftStatus, now: datetime) -> str:
-    if status.phase.is_final or status.step_started_at is None:
+    # Only a Progressing shift counts down: a Paused one waits for a human and a Holding one
+    # for its gates, and either restarts the dwell when it moves on.
+    if status.phase is not Phase.PROGRESSING or status.step_started_at is None:
         return ""
     start = max(status.step_started_at, status.checks_passing_since or status.step_started_at)
     remaining = spec.interval - (now - start)

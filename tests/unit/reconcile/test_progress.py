@@ -100,12 +100,6 @@ def test_headline_format(outcome: TickOutcome, now: datetime, expected: str) -> 
     assert headline(SPEC, outcome, now) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="progress.py next_step_in counts down for every non-final phase, so a Paused or "
-    "Holding shift shows 'next step in 18s' although it takes no step until resumed or its "
-    "gates pass",
-)
 @pytest.mark.parametrize("phase", [Phase.PAUSED, Phase.HOLDING])
 def test_headline_of_a_paused_or_holding_shift_promises_no_next_step(phase: Phase) -> None:
     waiting = _outcome(phase)
