@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -100,13 +99,3 @@ def container(deployment: dict[str, Any]) -> dict[str, Any]:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in containers] == ["controller"]
     return dict(containers[0])
-
-
-@pytest.fixture(scope="session")
-def run_tool() -> Callable[..., subprocess.CompletedProcess[str]]:
-    def run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=60, check=False, cwd=cwd
-        )
-
-    return run

@@ -1,0 +1,88 @@
+"""The rendered base applies to an API server: the sandbox's Kubernetes API stand-in with the
+real kubectl, first as a server-side dry run, then for real and again with nothing to change.
+The sandbox serves no Prometheus Operator CRDs, so ServiceMonitor and PrometheusRule are left
+out here (test_monitoring.py checks them)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from controller.sandbox.apiserver import ApiServer, write_kubeconfig
+from tests.unit.deploy.conftest import NAMESPACE, REPO, Rendered
+
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def sandbox_kubectl(kubectl: str, tmp_path: Path) -> Iterator[Kubectl]:
+    """kubectl against a fresh sandbox API server, stopped when the test ends."""
+    server = ApiServer().start()
+    try:
+        config = write_kubeconfig(tmp_path / "kubeconfig", server.url)
+
+        def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+            argv = [kubectl, "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "cache")]
+            return subprocess.run(
+                [*argv, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+            )
+
+        yield run
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def manifests(rendered: Rendered) -> str:
+    kept = [o for o in rendered.objects if o["kind"] not in OPERATOR_KINDS]
+    return yaml.safe_dump_all(kept, sort_keys=False)
+
+
+def _applied(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    assert result.returncode == 0, result.stderr
+    return dict(line.split(" ", 1) for line in result.stdout.splitlines())
+
+
+def test_server_side_dry_run_accepts_every_object(
+    sandbox_kubectl: Kubectl, manifests: str, rendered: Rendered
+) -> None:
+    """As a real API server does, the dry run needs the namespace to exist already."""
+    namespace = yaml.safe_dump(rendered.one("Namespace"))
+    _applied(sandbox_kubectl("apply", "-f", "-", stdin=namespace))
+    outcome = _applied(sandbox_kubectl("apply", "--dry-run=server", "-f", "-", stdin=manifests))
+    expected = len(rendered.objects) - len(OPERATOR_KINDS)
+    assert len(outcome) == expected
+    assert set(outcome.values()) <= {"created (server dry run)", "unchanged (server dry run)"}
+    crds = sandbox_kubectl("get", "crd", "-o", "name")
+    assert "trafficshifts" not in crds.stdout, "a dry run must not create the CRD"
+
+
+def test_apply_twice_changes_nothing_the_second_time(
+    sandbox_kubectl: Kubectl, manifests: str
+) -> None:
+    first = _applied(sandbox_kubectl("apply", "-f", "-", stdin=manifests))
+    assert set(first.values()) == {"created"}
+    second = _applied(sandbox_kubectl("apply", "-f", "-", stdin=manifests))
+    assert set(second.values()) == {"unchanged"}
+    deployment = sandbox_kubectl("-n", NAMESPACE, "get", "deployment", "weightgate-controller")
+    assert deployment.returncode == 0, deployment.stderr
+
+
+def test_the_deployed_crd_serves_the_sample_trafficshift(
+    sandbox_kubectl: Kubectl, manifests: str
+) -> None:
+    """After `apply -k deploy/`, `kubectl apply` of a TrafficShift is validated by our schema."""
+    _applied(sandbox_kubectl("apply", "-f", "-", stdin=manifests))
+    _applied(sandbox_kubectl("create", "namespace", "bookinfo"))
+    sample = REPO / "config" / "samples" / "bookinfo-reviews-v3.yaml"
+    outcome = _applied(sandbox_kubectl("apply", "--dry-run=server", "-f", str(sample)))
+    assert list(outcome.values()) == ["created (server dry run)"]
+    broken = sample.read_text(encoding="utf-8").replace("steps: [50, 100]", "steps: fifty")
+    rejected = sandbox_kubectl("apply", "--dry-run=server", "-f", "-", stdin=broken)
+    assert rejected.returncode != 0
+    assert "spec.steps" in rejected.stderr
