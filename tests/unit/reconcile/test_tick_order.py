@@ -215,3 +215,65 @@ def test_crash_between_status_write_and_patch_redoes_the_same_write_next_tick() 
     assert (status.write_pending, status.current_step, status.canary_weight) == (False, 1, 10)
     assert [h.reason for h in status.history] == ["ShiftStarted"]
     assert status.step_started_at == at(45)
+
+
+def test_conflict_on_the_confirming_write_defers_confirmation_to_the_next_tick() -> None:
+    cluster = bookinfo_cluster()
+    deps = make_deps(cluster)
+    cluster.before_next("replace_shift_status", lambda: None)  # the decision is recorded
+    cluster.before_next(
+        "replace_shift_status",
+        lambda: cluster.edit(
+            SHIFT, NAMESPACE, SHIFT_NAME, lambda o: o["metadata"].update(labels={"team": "x"})
+        ),
+    )
+
+    first = tick(deps, 0)
+
+    assert first.write_confirmed  # the route took; only its record is late
+    assert first.status is not None
+    assert first.status.write_pending
+    assert stored_status(cluster).write_pending
+    assert managed_route(cluster) == split(90)
+
+    second = tick(deps, 5)
+
+    assert (second.action, second.transitions) == (Action.NONE, ())
+    assert len(cluster.calls_of("patch_virtual_service")) == 1
+    status = stored_status(cluster)
+    assert (status.write_pending, status.current_step) == (False, 1)
+    assert cluster.event_reasons() == ["ShiftStarted"]
+
+
+def test_spec_change_mid_shift_rolls_back_then_starts_over() -> None:
+    cluster = bookinfo_cluster()
+    deps = make_deps(cluster)
+    tick(deps, 0)
+
+    def new_steps(obj: dict[str, Any]) -> None:
+        obj["spec"]["steps"] = [20, 100]
+        obj["metadata"]["generation"] += 1
+
+    cluster.edit(SHIFT, NAMESPACE, SHIFT_NAME, new_steps)
+
+    rolled_back = tick(deps, 10)
+    assert (rolled_back.phase, rolled_back.action) == (Phase.PENDING, Action.ROLLBACK)
+    assert managed_route(cluster) == [{"destination": {"host": "reviews", "subset": "v1"}}]
+
+    again = tick(deps, 20)
+    assert (again.phase, again.step, again.weight) == (Phase.PROGRESSING, 1, 20)
+    assert managed_route(cluster) == split(80)
+    assert cluster.event_reasons() == ["ShiftStarted", "SpecChanged", "ShiftStarted"]
+
+
+def test_unreadable_status_is_invalid_and_leaves_the_route_alone() -> None:
+    cluster = bookinfo_cluster()
+    cluster.edit(SHIFT, NAMESPACE, SHIFT_NAME, lambda o: o.update(status={"phase": "Sideways"}))
+
+    outcome = tick(make_deps(cluster), 0)
+
+    assert outcome.phase is Phase.INVALID
+    assert "status is unreadable" in outcome.message
+    assert "clear .status to start over" in outcome.message
+    assert cluster.calls_of("patch_virtual_service") == []
+    assert stored_status(cluster).phase is Phase.INVALID
