@@ -90,6 +90,12 @@ def rendered(kubectl: str) -> Rendered:
 
 
 @pytest.fixture(scope="session")
+def core(kubectl: str) -> Rendered:
+    """deploy/core alone: the part applied on clusters without the Prometheus Operator."""
+    return render_kustomization(kubectl, DEPLOY / "core")
+
+
+@pytest.fixture(scope="session")
 def deployment(rendered: Rendered) -> dict[str, Any]:
     return rendered.one("Deployment", "weightgate-controller")
 

@@ -42,6 +42,10 @@ def _base_name(obj: dict[str, Any]) -> str:
     return name
 
 
+def _identity(obj: dict[str, Any]) -> tuple[str, str]:
+    return obj["kind"], obj["metadata"]["name"]
+
+
 def _validate(obj: dict[str, Any]) -> None:
     validator = import_tool("kubernetes_validate", "pip install kubernetes-validate")
     validator.validate(obj, KUBERNETES_VERSION, strict=True)
@@ -51,6 +55,13 @@ def test_renders_exactly_the_expected_objects(rendered: Rendered) -> None:
     names = [(o["kind"], _base_name(o)) for o in rendered.objects]
     assert len(names) == len(set(names)), f"duplicate objects: {names}"
     assert set(names) == EXPECTED
+
+
+def test_core_is_everything_but_the_monitoring_objects(rendered: Rendered, core: Rendered) -> None:
+    """deploy/ = deploy/core + deploy/monitoring, and core needs no Prometheus Operator CRD."""
+    monitoring = {*OPERATOR_KINDS, "weightgate-grafana-dashboard"}
+    expected = [o for o in rendered.objects if not {o["kind"], o["metadata"]["name"]} & monitoring]
+    assert sorted(core.objects, key=_identity) == sorted(expected, key=_identity)
 
 
 def test_every_namespaced_object_is_in_weightgate_system(rendered: Rendered) -> None:

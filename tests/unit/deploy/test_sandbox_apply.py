@@ -1,7 +1,7 @@
-"""The rendered base applies to an API server: the sandbox's Kubernetes API stand-in with the
-real kubectl, first as a server-side dry run, then for real and again with nothing to change.
-The sandbox serves no Prometheus Operator CRDs, so ServiceMonitor and PrometheusRule are left
-out here (test_monitoring.py checks them)."""
+"""`kubectl apply -k deploy/core` works against an API server: the sandbox's Kubernetes API
+stand-in with the real kubectl, first as a server-side dry run, then for real and again with
+nothing to change. deploy/monitoring needs the Prometheus Operator's CRDs, which the sandbox does
+not serve (test_monitoring.py checks those objects)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from controller.sandbox.apiserver import ApiServer, write_kubeconfig
-from tests.unit.deploy.conftest import NAMESPACE, REPO, Rendered
+from tests.unit.deploy.conftest import DEPLOY, NAMESPACE, REPO, Rendered
 
-OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+CORE = str(DEPLOY / "core")
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -37,47 +37,34 @@ def sandbox_kubectl(kubectl: str, tmp_path: Path) -> Iterator[Kubectl]:
         server.stop()
 
 
-@pytest.fixture
-def manifests(rendered: Rendered) -> str:
-    kept = [o for o in rendered.objects if o["kind"] not in OPERATOR_KINDS]
-    return yaml.safe_dump_all(kept, sort_keys=False)
-
-
 def _applied(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
     assert result.returncode == 0, result.stderr
     return dict(line.split(" ", 1) for line in result.stdout.splitlines())
 
 
-def test_server_side_dry_run_accepts_every_object(
-    sandbox_kubectl: Kubectl, manifests: str, rendered: Rendered
-) -> None:
+def test_server_side_dry_run_accepts_every_object(sandbox_kubectl: Kubectl, core: Rendered) -> None:
     """As a real API server does, the dry run needs the namespace to exist already."""
-    namespace = yaml.safe_dump(rendered.one("Namespace"))
+    namespace = yaml.safe_dump(core.one("Namespace"))
     _applied(sandbox_kubectl("apply", "-f", "-", stdin=namespace))
-    outcome = _applied(sandbox_kubectl("apply", "--dry-run=server", "-f", "-", stdin=manifests))
-    expected = len(rendered.objects) - len(OPERATOR_KINDS)
-    assert len(outcome) == expected
+    outcome = _applied(sandbox_kubectl("apply", "--dry-run=server", "-k", CORE))
+    assert len(outcome) == len(core.objects)
     assert set(outcome.values()) <= {"created (server dry run)", "unchanged (server dry run)"}
     crds = sandbox_kubectl("get", "crd", "-o", "name")
     assert "trafficshifts" not in crds.stdout, "a dry run must not create the CRD"
 
 
-def test_apply_twice_changes_nothing_the_second_time(
-    sandbox_kubectl: Kubectl, manifests: str
-) -> None:
-    first = _applied(sandbox_kubectl("apply", "-f", "-", stdin=manifests))
+def test_apply_twice_changes_nothing_the_second_time(sandbox_kubectl: Kubectl) -> None:
+    first = _applied(sandbox_kubectl("apply", "-k", CORE))
     assert set(first.values()) == {"created"}
-    second = _applied(sandbox_kubectl("apply", "-f", "-", stdin=manifests))
+    second = _applied(sandbox_kubectl("apply", "-k", CORE))
     assert set(second.values()) == {"unchanged"}
     deployment = sandbox_kubectl("-n", NAMESPACE, "get", "deployment", "weightgate-controller")
     assert deployment.returncode == 0, deployment.stderr
 
 
-def test_the_deployed_crd_serves_the_sample_trafficshift(
-    sandbox_kubectl: Kubectl, manifests: str
-) -> None:
-    """After `apply -k deploy/`, `kubectl apply` of a TrafficShift is validated by our schema."""
-    _applied(sandbox_kubectl("apply", "-f", "-", stdin=manifests))
+def test_the_deployed_crd_serves_the_sample_trafficshift(sandbox_kubectl: Kubectl) -> None:
+    """After `apply -k deploy/core`, a TrafficShift is validated by our schema."""
+    _applied(sandbox_kubectl("apply", "-k", CORE))
     _applied(sandbox_kubectl("create", "namespace", "bookinfo"))
     sample = REPO / "config" / "samples" / "bookinfo-reviews-v3.yaml"
     outcome = _applied(sandbox_kubectl("apply", "--dry-run=server", "-f", str(sample)))

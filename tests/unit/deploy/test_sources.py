@@ -48,20 +48,22 @@ def _write_like_kubelet(directory: Path, data: dict[str, str]) -> Path:
 
 def test_deploy_crd_is_a_copy_of_the_generated_crd() -> None:
     config_crd = REPO / "config" / "crd" / "trafficshift.yaml"
-    assert (DEPLOY / "crd" / "trafficshift.yaml").read_bytes() == config_crd.read_bytes(), (
-        f"deploy/crd/trafficshift.yaml differs from config/crd/trafficshift.yaml: {SYNC}"
+    assert (
+        DEPLOY / "core" / "crd" / "trafficshift.yaml"
+    ).read_bytes() == config_crd.read_bytes(), (
+        f"deploy/core/crd/trafficshift.yaml differs from config/crd/trafficshift.yaml: {SYNC}"
     )
 
 
 def test_deploy_gate_profiles_are_copies_of_config_gates() -> None:
-    copies, sources = _gate_files(DEPLOY / "gates"), _gate_files(CONFIG_GATES)
+    copies, sources = _gate_files(DEPLOY / "core" / "gates"), _gate_files(CONFIG_GATES)
     assert sorted(copies) == sorted(sources), f"profile files differ: {SYNC}"
     stale = [name for name in sources if copies[name] != sources[name]]
-    assert not stale, f"deploy/gates/{stale} differ from config/gates: {SYNC}"
+    assert not stale, f"deploy/core/gates/{stale} differ from config/gates: {SYNC}"
 
 
 def test_gate_profiles_configmap_holds_every_profile_unchanged(rendered: Rendered) -> None:
-    """A profile added to config/gates must also be listed in deploy/kustomization.yaml."""
+    """A profile added to config/gates must also be listed in deploy/core/kustomization.yaml."""
     data = rendered.one("ConfigMap", "weightgate-gate-profiles")["data"]
     sources = {name: text.decode("utf-8") for name, text in _gate_files(CONFIG_GATES).items()}
     assert data == sources
@@ -106,6 +108,6 @@ def test_shipped_settings_spell_out_what_an_sre_tunes(rendered: Rendered) -> Non
     text = rendered.one("ConfigMap", "weightgate-settings")["data"]["controller.yaml"]
     written = set(yaml.safe_load(text))
     assert written >= IN_CLUSTER_KNOBS, (
-        f"missing from settings/controller.yaml: {IN_CLUSTER_KNOBS - written}"
+        f"missing from deploy/core/controller.yaml: {IN_CLUSTER_KNOBS - written}"
     )
     assert "kubeconfig" not in written  # in the cluster: the ServiceAccount
