@@ -1,0 +1,1 @@
+"""Tests of deploy/ (the kustomize base) and the Dockerfile: static checks plus a real apply."""
