@@ -27,7 +27,7 @@ import structlog
 
 from controller.alerts.book import DispatchReport, Undeliverable
 from controller.alerts.config import DEFAULT_TIMEOUT_SECONDS, AlertSettings
-from controller.alerts.notifiers import Attempt, deliver
+from controller.alerts.notifiers import Attempt, deliver, location
 from controller.alerts.outbox import DeliveryResult, RandomSource, after_attempt, due
 from controller.alerts.pending import PendingAlert
 from controller.alerts.secretref import SecretResolver
@@ -112,8 +112,11 @@ class Dispatcher:
             attempts[running[future].key] = future.result()
         for future in late:
             if not future.cancel():  # started: it used up the budget, so it counts
-                attempts[running[future].key] = Attempt(
-                    DeliveryResult.failed(f"no answer within {budget:g}s"), timed_out=True
+                alert = running[future]
+                where = location(self.settings.providers[alert.provider])
+                attempts[alert.key] = Attempt(
+                    DeliveryResult.failed(f"{where}: no answer within {budget:g}s"),
+                    timed_out=True,
                 )
         return attempts
 

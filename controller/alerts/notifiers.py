@@ -110,6 +110,15 @@ def prepare(
     return _webhook(alert, provider, settings, resolver, sent_at)
 
 
+def location(provider: Provider) -> str:
+    """Where `provider` sends, safe to show without resolving any secret."""
+    if isinstance(provider, SlackProvider):
+        return "Slack webhook"
+    if isinstance(provider, AlertmanagerProvider):
+        return redact_url(provider.url + ALERTS_PATH)
+    return redact_url(provider.url)
+
+
 def judge(answer: HttpAnswer, prepared: Prepared) -> DeliveryResult:
     if 200 <= answer.status < 300:
         return DeliveryResult.ok()

@@ -108,7 +108,10 @@ def test_a_hanging_receiver_costs_at_most_the_timeout() -> None:
         elapsed = time.monotonic() - started
         release.set()
     assert elapsed < 0.3 + 0.25
-    assert [a.last_error for a in report.pending] == ["no answer within 0.3s"] * 2
+    assert [a.last_error for a in report.pending] == [
+        "http://am.example:9093/***: no answer within 0.3s",
+        "http://other.example:9093/***: no answer within 0.3s",
+    ]
 
 
 def test_provider_that_timed_out_rests_until_its_backoff_passed() -> None:
