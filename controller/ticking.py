@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from controller.analysis.client import QueryClient, Sample
-from controller.kube.errors import UnavailableError
+from controller.kube.errors import KubeError
 from controller.reconcile import TickOutcome
 from controller.scheduler import ShiftKey
 from controller.telemetry import get_logger
@@ -103,7 +103,7 @@ class ShiftTicker:
     def _guarded_tick(self, key: ShiftKey) -> None:
         try:
             outcome = self._reconcile(key.namespace, key.name, self._now())
-        except UnavailableError as exc:
+        except KubeError as exc:  # the API's own words say what went wrong; no traceback
             self._failed(key, exc, traceback=False)
         except Exception as exc:  # noqa: BLE001 - any bug stays in this tick; the next retries
             self._failed(key, exc, traceback=True)

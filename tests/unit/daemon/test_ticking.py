@@ -57,7 +57,7 @@ def test_a_tick_that_raises_is_logged_with_the_shift_and_does_not_propagate() ->
     assert failed["exc_info"] is True  # an unexpected error keeps its traceback
 
 
-def test_an_unreachable_api_is_logged_without_a_traceback_and_retried_next_tick() -> None:
+def test_an_api_failure_is_logged_without_a_traceback_and_retried_next_tick() -> None:
     reconcile = Reconciler(UnavailableError("get TrafficShift: API server unreachable"))
     ticker = ShiftTicker(reconcile, now=lambda: NOW)
     with capture_logs() as logs:
