@@ -12,6 +12,7 @@ from controller.alerts.book import (
     MAX_FIRING,
     MAX_PENDING,
     AlertBook,
+    AlertDispatch,
     DispatchReport,
     Undeliverable,
     plan,
@@ -37,6 +38,7 @@ from controller.alerts.outbox import (
     backoff_delay,
     due,
     gives_up,
+    next_due,
 )
 from controller.alerts.pending import AlertFacts, AlertState, GateFacts, PendingAlert, Severity
 from controller.alerts.secretref import (
@@ -55,6 +57,7 @@ __all__ = [
     "MAX_PENDING",
     "SIGNATURE_HEADER",
     "AlertBook",
+    "AlertDispatch",
     "AlertFacts",
     "AlertSettings",
     "AlertState",
@@ -86,6 +89,7 @@ __all__ = [
     "gives_up",
     "misconfigured_message",
     "missing_providers",
+    "next_due",
     "plan",
     "resolving_alert",
     "settle",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from controller.alerts.facts import AlertTrigger, ShiftFacts
 from controller.alerts.outbox import alerts_for
@@ -62,6 +63,12 @@ class DispatchReport:
     def changed(self) -> bool:
         """True when the outbox differs from what was passed in (write the status)."""
         return self.attempted > 0
+
+
+class AlertDispatch(Protocol):
+    """What the reconcile tick needs of a dispatcher (`Dispatcher` is one; tests fake it)."""
+
+    def dispatch(self, pending: Sequence[PendingAlert], now: datetime) -> DispatchReport: ...
 
 
 @dataclass(frozen=True)

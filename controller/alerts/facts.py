@@ -8,6 +8,7 @@ after it says 0), and the gate reported is the one that failed or could not judg
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -93,9 +94,10 @@ def _gate_facts(facts: ShiftFacts, event: AlertEvent) -> GateFacts | None:
     gate = blamed_gate(facts.gates) if event in _GATE_EVENTS else None
     if gate is None:
         return None
+    finite = gate.value is not None and math.isfinite(gate.value)
     return GateFacts(
         name=gate.name,
-        value=gate.value,
+        value=gate.value if finite else None,  # NaN/Inf would make the JSON bodies invalid
         threshold=gate.threshold,
         query=_clip(gate.query, MAX_QUERY_CHARS),
     )

@@ -117,6 +117,11 @@ def due(pending: Sequence[PendingAlert], now: datetime) -> list[PendingAlert]:
     return sorted(ready, key=lambda alert: alert.next_attempt_at)
 
 
+def next_due(pending: Sequence[PendingAlert]) -> datetime | None:
+    """When the outbox next has work (for scheduling a shift whose phase is final)."""
+    return min((alert.next_attempt_at for alert in pending), default=None)
+
+
 def backoff_delay(attempts: int, policy: RetryPolicy, rng: RandomSource) -> timedelta:
     """Wait after the `attempts`-th failure: initial * 2^(attempts-1), capped, +/- jitter."""
     initial = policy.initial_backoff.total_seconds()

@@ -68,7 +68,10 @@ def webhook_payload(
 
 def encode(payload: dict[str, Any]) -> bytes:
     """Compact, key-sorted UTF-8 JSON: the bytes that are sent and signed."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text.encode()
 
 
 def _secret_bytes(secret: str | bytes) -> bytes:

@@ -16,6 +16,7 @@ from controller.alerts import (
     backoff_delay,
     due,
     gives_up,
+    next_due,
 )
 from controller.api.status import GateVerdict, Phase, TrafficShiftStatus
 from controller.api.trafficshift import AlertEvent
@@ -195,3 +196,20 @@ def test_retry_after_from_the_receiver_is_honoured_up_to_the_max_backoff() -> No
     capped = after_attempt(rollback_alert(), greedy, T0, FixedRandom(0.5), POLICY)
     assert capped is not None
     assert capped.next_attempt_at == at(300)
+
+
+def test_a_nan_gate_value_is_kept_as_no_value_so_bodies_stay_valid_json() -> None:
+    nan_gate = error_gate().model_copy(update={"value": float("nan")})
+    facts = ShiftFacts.of(
+        shift(), None, TrafficShiftStatus(current_step=1, canary_weight=10, gates=[nan_gate])
+    )
+    (alert,) = alerts_for([rollback()], routes(("oncall", ["rollback"])), facts, T0)
+    assert alert.facts.gate is not None
+    assert alert.facts.gate.value is None
+
+
+def test_next_due_is_the_earliest_appointment_or_none() -> None:
+    early = rollback_alert("a").model_copy(update={"next_attempt_at": at(10)})
+    late = rollback_alert("b").model_copy(update={"next_attempt_at": at(30)})
+    assert next_due([late, early]) == at(10)
+    assert next_due([]) is None
