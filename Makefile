@@ -34,6 +34,7 @@ test: lint typecheck imports
 
 crd: $(STAMP)  ## regenerate config/crd/trafficshift.yaml from the pydantic models
 	$(BIN)/weightgate crd > config/crd/trafficshift.yaml
+	deploy/sync.sh
 
 demo: $(STAMP)
 	@echo "weightgate demo: the end-to-end sandbox demo (Istio's reviews v1 -> v3 traffic shift,"

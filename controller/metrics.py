@@ -28,6 +28,7 @@ class ControllerMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._seen: set[tuple[str, str]] = set()
         r = self.registry
         self.phase = Gauge(
             "weightgate_shift_phase",
@@ -93,6 +94,12 @@ class ControllerMetrics:
         if outcome.phase is None:
             self.forget(*shift)
             return
+        if shift not in self._seen:
+            # Counters start at 0 so the first rollback is a rise that increase() can see.
+            self._seen.add(shift)
+            for reason in _ROLLBACK_REASONS:
+                self.rollbacks.labels(*shift, reason)
+            self.promotions.labels(*shift)
         for phase in _PHASES:
             self.phase.labels(*shift, phase).set(1 if phase == outcome.phase.value else 0)
         self.weight.labels(*shift).set(outcome.weight)
@@ -115,6 +122,7 @@ class ControllerMetrics:
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop a deleted shift's series so dashboards do not show ghosts."""
+        self._seen.discard((namespace, name))
         for metric in (self.phase, self.weight, self.step, self.gate_value):
             for labels in list(_label_sets(metric)):
                 if labels[:2] == (namespace, name):

@@ -53,7 +53,14 @@ def test_rollback_counter_rises_by_one_with_its_reason() -> None:
     rolled = Transition("RolledBack", "error-rate 9 > 1", warning=True)
     metrics.observe_tick(outcome(Phase.ROLLED_BACK, 0, rolled), 0.01)
     assert sample(metrics, "weightgate_rollbacks_total", reason="RolledBack") == 1
-    assert sample(metrics, "weightgate_promotions_total") is None
+    assert sample(metrics, "weightgate_promotions_total") == 0
+    assert sample(metrics, "weightgate_rollbacks_total", reason="ProgressDeadlineExceeded") == 0
+
+
+def test_rollback_counters_start_at_zero_so_the_first_rollback_is_a_rise() -> None:
+    metrics = ControllerMetrics()
+    metrics.observe_tick(outcome(Phase.PROGRESSING, 50), 0.01)
+    assert sample(metrics, "weightgate_rollbacks_total", reason="RolledBack") == 0
 
 
 def test_deleted_shift_series_are_removed() -> None:
