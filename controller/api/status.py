@@ -93,6 +93,14 @@ class TrafficShiftStatus(ApiModel):
         default="",
         description="Hash of the fields whose change restarts a shift (subsets, steps, route).",
     )
+    weight_before_write: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="The live canary weight when the pending write was decided. After a "
+        "restart, a live weight that is neither this nor canaryWeight means someone else "
+        "changed the route: drift, not an unfinished write.",
+    )
     message: str = ""
     gates: list[GateStatus] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)

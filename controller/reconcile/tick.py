@@ -114,7 +114,9 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
     final_status = decision.status
     message = decision.status.message
     if action is not Action.NONE:
-        result = write_route(deps.cluster, target.namespace, spec, action, weight)
+        result = write_route(
+            deps.cluster, target.namespace, spec, action, weight, observed=target.virtual_service
+        )
         confirmed = result.confirmed
         if confirmed:
             final_status = _confirm(deps, recorded, decision.status, now)

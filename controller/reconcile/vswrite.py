@@ -68,11 +68,20 @@ def write_route(
     spec: TrafficShiftSpec,
     action: Action,
     weight: int,
+    *,
+    observed: dict[str, Any],
 ) -> WriteResult:
-    """Apply ``action`` to the live VirtualService and confirm it by reading it back."""
+    """Apply ``action`` to the VirtualService as ``observed`` by this tick, and confirm it by
+    reading it back.
+
+    The patch is computed from what the tick decided on, never from a newer read: if someone
+    changed the managed route's weights since (our precondition fails), nothing is written and
+    the next tick sees their weights as drift. Changes elsewhere in the object (another route,
+    metadata) are not ours to judge: the patch is recomputed on the new read and retried.
+    """
+    vs = observed
     last_problem = ""
     for attempt in range(1, WRITE_ATTEMPTS + 1):
-        vs = cluster.get_virtual_service(namespace, spec.virtual_service)
         vs_spec = vs.get("spec") or {}
         try:
             managed = find_managed_route(
@@ -93,8 +102,17 @@ def write_route(
             try:
                 cluster.patch_virtual_service(namespace, spec.virtual_service, operations)
             except (ConflictError, InvalidError) as exc:
-                # Someone wrote between our read and our patch: read again and recompute.
                 last_problem = str(exc)
+                fresh = cluster.get_virtual_service(namespace, spec.virtual_service)
+                if not route_matches(fresh.get("spec") or {}, vs_spec, managed):
+                    return WriteResult(
+                        False,
+                        attempt,
+                        f"the managed route of VirtualService {namespace}/{spec.virtual_service} "
+                        f"changed to {_weights_text(fresh, managed)} while this tick ran; not "
+                        "overwriting it",
+                    )
+                vs = fresh
                 continue
         after = cluster.get_virtual_service(namespace, spec.virtual_service)
         if route_matches(after.get("spec") or {}, wanted, managed):
@@ -104,6 +122,7 @@ def write_route(
             f"{_weights_text(after, managed)} after writing "
             f"{_weights_text({'spec': wanted}, managed)}"
         )
+        vs = after
     return WriteResult(False, WRITE_ATTEMPTS, last_problem)
 
 

@@ -71,8 +71,13 @@ def finish_pending_write(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     Never a new transition or step here: the decision was already made and announced, and
     taking it again is exactly the double step a restart must not cause.
     """
-    if tick.observation.live_weight == status.canary_weight:
+    live = tick.observation.live_weight
+    if live == status.canary_weight:
         return stay(confirm_write(status, tick.now))
+    before = status.weight_before_write
+    if before is not None and live != before:
+        # Neither where we were nor where we were going: someone else set this weight.
+        return drifted(tick, evolve(status, write_pending=False, weight_before_write=None))
     return Outcome(rewrite_action(status), status)
 
 
@@ -81,11 +86,11 @@ def confirm_write(status: TrafficShiftStatus, now: datetime) -> TrafficShiftStat
     if not status.write_pending:
         return status
     if status.phase not in (Phase.PROGRESSING, Phase.HOLDING) or status.step_started_at is None:
-        return evolve(status, write_pending=False)
+        return evolve(status, write_pending=False, weight_before_write=None)
     # The dwell counts from when the weight is known to be live, not from when it was decided:
     # a write that lands late (after a restart) must not shorten the step.
     started = max(status.step_started_at, now)
-    return evolve(status, write_pending=False, step_started_at=started)
+    return evolve(status, write_pending=False, weight_before_write=None, step_started_at=started)
 
 
 def pause(tick: Tick, status: TrafficShiftStatus) -> Outcome:

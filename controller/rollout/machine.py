@@ -110,10 +110,12 @@ def _starts_again(tick: Tick, status: TrafficShiftStatus) -> bool:
 
 
 def _finish(tick: Tick, outcome: Outcome) -> Decision:
+    writes = outcome.action is not Action.NONE
     status = evolve(
         outcome.status,
         observed_generation=tick.generation,
-        write_pending=outcome.action is not Action.NONE,
+        write_pending=writes,
+        weight_before_write=tick.observation.live_weight if writes else None,
     )
     found = list(status.conditions)
     updates = list(outcome.conditions)

@@ -223,16 +223,6 @@ def test_finished_shift_does_not_rewrite_a_split_someone_else_set(
     assert len(cluster.calls_of("patch_virtual_service")) == patches
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "reconcile/vswrite.py write_route re-reads the VirtualService and computes its patch "
-        "(and its `test` op) from that fresh read, not from the route the tick decided on; a "
-        "weight someone sets while the tick judges the gates is overwritten by the step write "
-        "with no DriftDetected, and rollout's finish_pending_write would overwrite it again "
-        "on the next tick"
-    ),
-)
 def test_weight_changed_while_the_tick_judges_gates_is_not_overwritten() -> None:
     cluster = bookinfo_cluster()
     deps = make_deps(cluster)

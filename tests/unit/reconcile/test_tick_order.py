@@ -40,8 +40,7 @@ def test_first_tick_records_the_write_before_patching_then_confirms() -> None:
         "get_destination_rule",
         "replace_shift_status",
         "record_event",
-        "get_virtual_service",
-        "patch_virtual_service",
+        "patch_virtual_service",  # computed from the VirtualService this tick decided on
         "get_virtual_service",
         "replace_shift_status",
     ]

@@ -92,3 +92,29 @@ def test_redo_after_confirmed_tick_does_not_step_twice() -> None:
     assert (redo.action, redo.weight, redo.status.current_step) == (Action.SET_WEIGHT, 50, 3)
     done = confirm_write(redo.status, at(400))
     assert (done.current_step, done.step_started_at) == (3, at(400))
+
+
+@pytest.mark.parametrize(("before", "live"), [(10, 10), (None, 40)], ids=["unlanded", "unknown"])
+def test_live_weight_at_the_old_weight_means_the_write_is_redone(
+    before: int | None, live: int
+) -> None:
+    status = status_at(2, canary_weight=25, write_pending=True, weight_before_write=before)
+    decision = tick(status, 500, live=live)
+    assert (decision.action, decision.weight, decision.transitions) == (Action.SET_WEIGHT, 25, ())
+
+
+def test_live_weight_that_is_neither_before_nor_after_the_write_is_drift() -> None:
+    """Someone set 70% while our 25% write was pending: pause, never overwrite them."""
+    status = status_at(2, canary_weight=25, write_pending=True, weight_before_write=10)
+    decision = tick(status, 500, live=70)
+    assert decision.action is Action.NONE
+    assert decision.status.phase is Phase.PAUSED
+    assert decision.status.write_pending is False
+    assert [t.reason for t in decision.transitions] == ["DriftDetected"]
+
+
+def test_a_decided_write_records_the_weight_it_starts_from() -> None:
+    status = status_at(2, canary_weight=25, write_pending=True, weight_before_write=10)
+    redo = tick(status, 500, live=10)
+    assert redo.status.weight_before_write == 10
+    assert confirm_write(redo.status, at(600)).weight_before_write is None
