@@ -55,7 +55,9 @@ class Daemon:
         self.stopping = threading.Event()
         self.stop_timeout = stop_timeout
         self.ticker = ShiftTicker(reconcile, should_run=should_run)
-        self.table = ApschedulerJobs(self.ticker.tick, period, workers=workers)
+        self.table = ApschedulerJobs(
+            self.ticker.tick, period, workers=workers, on_removed=self.ticker.forget
+        )
         self.jobs = ShiftJobs(self.table)
         scopes: list[str | None] = list(namespaces) or [None]
         self._watchers = [

@@ -179,9 +179,11 @@ class ApschedulerJobs:
         period: timedelta,
         *,
         workers: int = DEFAULT_WORKERS,
+        on_removed: Callable[[ShiftKey], None] = lambda _: None,
     ) -> None:
         self._tick = tick
         self._period = period
+        self._on_removed = on_removed
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=workers)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
@@ -214,6 +216,7 @@ class ApschedulerJobs:
     def remove(self, key: ShiftKey) -> None:
         with contextlib.suppress(JobLookupError):  # already gone: removing is idempotent
             self._scheduler.remove_job(str(key))
+        self._on_removed(key)
 
     def run_now(self, key: ShiftKey) -> None:
         try:

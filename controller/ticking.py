@@ -76,6 +76,11 @@ class ShiftTicker:
         finally:
             self._leave(key)
 
+    def forget(self, key: ShiftKey) -> None:
+        """Drop what was remembered about ``key`` (its job is gone)."""
+        self._failing.pop(key, None)
+        self._last.pop(key, None)
+
     def stop(self, timeout: float) -> list[ShiftKey]:
         """Refuse new ticks and wait up to ``timeout`` seconds for running ones; returns the
         shifts whose ticks were still running at the deadline."""

@@ -114,15 +114,19 @@ def test_run_now_brings_the_next_tick_forward(
     poll("a second tick long before the hour is up", lambda: reconcile.count("edited") == 2)
 
 
-def test_removing_a_job_removes_it_from_the_scheduler_and_twice_is_harmless(
-    make_table: Callable[[CountingReconcile, timedelta], ApschedulerJobs],
-) -> None:
-    table = make_table(CountingReconcile(), FAST)
-    key = ShiftKey("bookinfo", "done")
-    table.add(key)
-    table.remove(key)
-    table.remove(key)
-    assert table.job_ids() == set()
+def test_removing_a_job_removes_it_from_the_scheduler_and_twice_is_harmless() -> None:
+    removed: list[ShiftKey] = []
+    table = ApschedulerJobs(ShiftTicker(CountingReconcile()).tick, FAST, on_removed=removed.append)
+    table.start()
+    try:
+        key = ShiftKey("bookinfo", "done")
+        table.add(key)
+        table.remove(key)
+        table.remove(key)
+        assert table.job_ids() == set()
+        assert removed == [key, key]
+    finally:
+        table.stop()
 
 
 class LiveSource:

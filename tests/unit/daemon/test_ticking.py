@@ -194,3 +194,14 @@ def test_a_deleted_shift_is_logged_as_gone() -> None:
         ShiftTicker(gone, now=lambda: NOW).tick(KEY)
     [entry] = events(logs, "shift.gone")
     assert entry["shift"] == "reviews-v3"
+
+
+def test_forgetting_a_shift_starts_its_failure_count_over() -> None:
+    errors = [UnavailableError("API server unreachable") for _ in range(2)]
+    ticker = ShiftTicker(Reconciler(*errors), now=lambda: NOW)
+    with capture_logs() as logs:
+        ticker.tick(KEY)
+        ticker.forget(KEY)
+        ticker.tick(KEY)
+    counts = [entry["consecutive_failures"] for entry in events(logs, "tick.failed")]
+    assert counts == [1, 1]
