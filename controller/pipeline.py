@@ -20,7 +20,7 @@ from controller.api.profile import GateProfile
 from controller.api.status import Phase
 from controller.api.trafficshift import TrafficShift
 from controller.kube.cluster import KubeCluster
-from controller.kube.errors import KubeError, NotFoundError, UnavailableError
+from controller.kube.errors import ConflictError, KubeError, NotFoundError, UnavailableError
 from controller.kube.resources import TRAFFIC_SHIFTS
 from controller.manifests import ManifestError, read_documents
 from controller.reconcile import Dependencies, TickOutcome, reconcile_once
@@ -113,14 +113,16 @@ def drive(
             )
         try:
             outcome = reconcile_once(deps, namespace, name, moment)
-        except UnavailableError as exc:
+        except (UnavailableError, ConflictError) as exc:
+            # Both pass: an outage ends, and a conflict that outlasted one tick's redos only
+            # means another writer came first (the next tick re-reads). Give up only when every
+            # tick fails for longer than the deadline.
             unreachable_since = unreachable_since or moment
-            log.warning("api.unreachable", error=str(exc))
+            conflict = isinstance(exc, ConflictError)
+            log.warning("status.conflict" if conflict else "api.unreachable", error=str(exc))
             if moment - unreachable_since > options.unreachable_deadline:
                 raise PipelineError(
-                    f"the Kubernetes API has been unreachable for more than "
-                    f"{options.unreachable_deadline}: {exc}",
-                    EXIT_UNFINISHED,
+                    _giving_up(exc, options.unreachable_deadline), EXIT_UNFINISHED
                 ) from exc
             sleep(options.tick_seconds)
             continue
@@ -133,6 +135,15 @@ def drive(
         if outcome.finished and outcome.write_confirmed and not _pending(outcome):
             return outcome
         sleep(options.tick_seconds)
+
+
+def _giving_up(exc: KubeError, deadline: timedelta) -> str:
+    if isinstance(exc, ConflictError):
+        return (
+            f"every status write has conflicted for more than {deadline} (something else keeps "
+            f"writing the TrafficShift): {exc}"
+        )
+    return f"the Kubernetes API has been unreachable for more than {deadline}: {exc}"
 
 
 def _pending(outcome: TickOutcome) -> bool:
