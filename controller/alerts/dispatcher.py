@@ -29,11 +29,18 @@ from controller.alerts.book import DispatchReport, Undeliverable
 from controller.alerts.config import DEFAULT_TIMEOUT_SECONDS, AlertSettings
 from controller.alerts.notifiers import Attempt, deliver, location
 from controller.alerts.outbox import DeliveryResult, RandomSource, after_attempt, due
-from controller.alerts.pending import PendingAlert
+from controller.alerts.pending import AlertKey, PendingAlert
 from controller.alerts.secretref import SecretResolver
 from controller.alerts.transport import RequestsTransport, Transport
 
 _log = structlog.get_logger("weightgate.alerts")
+
+
+def _unconfigured(alert: PendingAlert) -> str:
+    return (
+        f"provider '{alert.provider}' is not configured: add it under alerts.providers in the "
+        "controller settings"
+    )
 
 
 class Dispatcher:
@@ -83,18 +90,13 @@ class Dispatcher:
 
     def _attempt_all(
         self, alerts: Sequence[PendingAlert], now: datetime
-    ) -> dict[tuple[str, str, str], Attempt]:
-        attempts: dict[tuple[str, str, str], Attempt] = {}
+    ) -> dict[AlertKey, Attempt]:
+        attempts: dict[AlertKey, Attempt] = {}
         running: dict[Future[Attempt], PendingAlert] = {}
         for alert in alerts:
             provider = self.settings.providers.get(alert.provider)
             if provider is None:
-                attempts[alert.key] = Attempt(
-                    DeliveryResult.failed(
-                        f"provider '{alert.provider}' is not configured: add it under "
-                        "alerts.providers in the controller settings"
-                    )
-                )
+                attempts[alert.key] = Attempt(DeliveryResult.failed(_unconfigured(alert)))
                 continue
             future = self._pool.submit(
                 deliver,
@@ -106,24 +108,29 @@ class Dispatcher:
                 sent_at=now,
             )
             running[future] = alert
-        budget = self._budget(alerts)
+        attempts.update(self._collect(running, self._budget(alerts)))
+        return attempts
+
+    def _collect(
+        self, running: dict[Future[Attempt], PendingAlert], budget: float
+    ) -> dict[AlertKey, Attempt]:
+        """Results within `budget` seconds; a request still running then counts as timed out."""
         done, late = wait(running, timeout=budget)
-        for future in done:
-            attempts[running[future].key] = future.result()
+        attempts = {running[future].key: future.result() for future in done}
         for future in late:
-            if not future.cancel():  # started: it used up the budget, so it counts
-                alert = running[future]
-                where = location(self.settings.providers[alert.provider])
-                attempts[alert.key] = Attempt(
-                    DeliveryResult.failed(f"{where}: no answer within {budget:g}s"),
-                    timed_out=True,
-                )
+            if future.cancel():  # never started: not an attempt, it stays due
+                continue
+            alert = running[future]
+            where = location(self.settings.providers[alert.provider])
+            attempts[alert.key] = Attempt(
+                DeliveryResult.failed(f"{where}: no answer within {budget:g}s"), timed_out=True
+            )
         return attempts
 
     def _report(
         self,
         pending: Sequence[PendingAlert],
-        attempts: dict[tuple[str, str, str], Attempt],
+        attempts: dict[AlertKey, Attempt],
         now: datetime,
     ) -> DispatchReport:
         kept: list[PendingAlert] = []

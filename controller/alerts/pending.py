@@ -26,6 +26,9 @@ class AlertState(StrEnum):
     RESOLVED = "resolved"  # ends an earlier firing alert with the same dedupKey and provider
 
 
+AlertKey = tuple[str, str, AlertState]  # (dedup key, provider, state): one outbox entry
+
+
 class Severity(StrEnum):
     CRITICAL = "critical"
     WARNING = "warning"
@@ -80,6 +83,6 @@ class PendingAlert(ApiModel):
     facts: AlertFacts
 
     @property
-    def key(self) -> tuple[str, str, AlertState]:
+    def key(self) -> AlertKey:
         """Identity in the outbox: a resolve and its firing alert are two entries."""
         return (self.dedup_key, self.provider, self.state)
