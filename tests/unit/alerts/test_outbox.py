@@ -213,3 +213,11 @@ def test_next_due_is_the_earliest_appointment_or_none() -> None:
     late = rollback_alert("b").model_copy(update={"next_attempt_at": at(30)})
     assert next_due([late, early]) == at(10)
     assert next_due([]) is None
+
+
+def test_rollback_for_a_new_spec_reports_the_step_and_weight_it_left() -> None:
+    before = TrafficShiftStatus(phase=Phase.PROGRESSING, current_step=2, canary_weight=50)
+    restarted = TrafficShiftStatus(phase=Phase.PENDING, current_step=0, canary_weight=0)
+    facts = ShiftFacts.of(shift(generation=4), before, restarted)
+    assert (facts.step, facts.weight, facts.generation) == (2, 50, 4)
+    assert facts.gates == ()
