@@ -54,7 +54,11 @@ class DaemonProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=REPO,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "WEIGHTGATE_LOG_FORMAT": "json"},
+            # No log format given: stdout is a file, not a TTY, so the controller logs JSON.
+            env={
+                **{k: v for k, v in os.environ.items() if k != "WEIGHTGATE_LOG_FORMAT"},
+                "PYTHONUNBUFFERED": "1",
+            },
         )
 
     def wait_ready(self) -> None:
