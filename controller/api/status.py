@@ -12,9 +12,12 @@ from typing import Literal
 
 from pydantic import Field
 
+from controller.api.alerting import PendingAlert
 from controller.api.base import ApiModel
 
 MAX_HISTORY = 50
+MAX_PENDING_ALERTS = 25
+MAX_FIRING_ALERTS = 10
 
 
 class Phase(StrEnum):
@@ -105,3 +108,15 @@ class TrafficShiftStatus(ApiModel):
     gates: list[GateStatus] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list, max_length=MAX_HISTORY)
+    pending_alerts: list[PendingAlert] = Field(
+        default_factory=list,
+        max_length=MAX_PENDING_ALERTS,
+        description="Alerts owed to providers, recorded before delivery and cleared after, so a "
+        "controller killed in between still delivers them (at least once, same dedupKey).",
+    )
+    firing_alerts: list[PendingAlert] = Field(
+        default_factory=list,
+        max_length=MAX_FIRING_ALERTS,
+        description="Delivered rollback alerts not yet resolved; resolved when the shift is "
+        "later promoted.",
+    )

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
+# AlertEvent is part of the spec API; the explicit alias re-exports it under mypy --strict.
+from controller.api.alerting import AlertEvent as AlertEvent  # noqa: PLC0414
 from controller.api.base import ApiModel, DnsLabel, Host, ObjectName
 from controller.api.durations import Duration
 from controller.api.gates import Gate
@@ -28,14 +30,6 @@ SHORT_NAME = "tshift"
 class NoDataPolicy(StrEnum):
     HOLD = "hold"  # inconclusive: hold the weight until data comes or the deadline passes
     FAIL = "fail"  # count as a failed check (Flagger's behaviour)
-
-
-class AlertEvent(StrEnum):
-    ROLLBACK = "rollback"
-    PROMOTED = "promoted"
-    HOLDING = "holding"
-    DRIFT = "drift"
-    INVALID = "invalid"
 
 
 class AnalysisTarget(ApiModel):
