@@ -17,19 +17,15 @@ import yaml
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from controller.alerts.config import AlertSettings
 from controller.api.durations import Duration
 from controller.api.problems import field_path
+from controller.telemetry import LogFormat
 
 
 class DriftPolicy(StrEnum):
     PAUSE = "pause"  # stop and tell someone: a human changed the weights on purpose
     REASSERT = "reassert"  # put our weights back (for meshes where others fight over them)
-
-
-class LogFormat(StrEnum):
-    AUTO = "auto"  # readable on a terminal, JSON otherwise
-    JSON = "json"
-    CONSOLE = "console"
 
 
 class SettingsError(ValueError):
@@ -55,6 +51,17 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=8080, ge=0, le=65535)
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    leader_election: bool = Field(
+        default=False, description="Run as one of several replicas; only the Lease holder acts."
+    )
+    lease_namespace: str = Field(
+        default="weightgate-system", description="Namespace of the leader-election Lease."
+    )
+    lease_name: str = "weightgate-controller"
+    identity: str = Field(
+        default="", description="This replica's name in the Lease; default: the host name."
+    )
 
 
 class _ValuesSource(PydanticBaseSettingsSource):
@@ -114,9 +121,22 @@ def sandbox_values(directory: Path) -> dict[str, Any]:
     return {"prometheus_url": info["prometheus"], "kubeconfig": directory / "kubeconfig"}
 
 
+SANDBOX_SETTINGS_FILE = "controller.yaml"
+
+
+def settings_file_for(config_file: Path | None, sandbox_dir: Path | None) -> Path | None:
+    """The settings file to read: the one given, else the one `sandbox up` wrote (it defines
+    the `sandbox` alert provider)."""
+    if config_file is not None or sandbox_dir is None:
+        return config_file
+    written = sandbox_dir / SANDBOX_SETTINGS_FILE
+    return written if written.is_file() else None
+
+
 def load_settings(
     config_file: Path | None = None, sandbox_dir: Path | None = None, **overrides: Any
 ) -> Settings:
+    config_file = settings_file_for(config_file, sandbox_dir)
     file_values: dict[str, Any] = _read_yaml(config_file) if config_file else {}
     flags = sandbox_values(sandbox_dir) if sandbox_dir is not None else {}
     flags.update({k: v for k, v in overrides.items() if v is not None})

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from enum import StrEnum
 from typing import Any, TextIO
 
 import structlog
 
-from controller.settings import LogFormat
+
+class LogFormat(StrEnum):
+    AUTO = "auto"  # readable on a terminal, JSON otherwise
+    JSON = "json"
+    CONSOLE = "console"
+
 
 _LEVELS = {
     "debug": logging.DEBUG,

@@ -30,3 +30,4 @@ VIRTUAL_SERVICES = Resource("networking.istio.io", "v1", "virtualservices", "Vir
 DESTINATION_RULES = Resource("networking.istio.io", "v1", "destinationrules", "DestinationRule")
 EVENTS = Resource("", "v1", "events", "Event")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+SECRETS = Resource("", "v1", "secrets", "Secret")

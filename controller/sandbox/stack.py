@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import requests
+import yaml
 
 from controller.api.crd import crd_manifest
 from controller.sandbox.apiserver.kubeconfig import write_kubeconfig
@@ -26,6 +27,7 @@ from controller.sandbox.promstack import (
     PrometheusProcess,
     PythonModuleProcess,
 )
+from controller.settings import SANDBOX_SETTINGS_FILE
 
 INFO_FILE = "sandbox.json"
 KUBECONFIG_FILE = "kubeconfig"
@@ -65,6 +67,23 @@ class SandboxInfo:
                 f"{path}: no running sandbox described there ({exc}); start one with "
                 f"`weightgate sandbox up --dir {directory}`"
             ) from exc
+
+
+def write_controller_settings(directory: Path, info: SandboxInfo) -> Path:
+    """DIR/controller.yaml: settings for `weightgate run|controller --sandbox DIR`, with an
+    Alertmanager provider named `sandbox`, so `alerts: [{provider: sandbox}]` works as is."""
+    settings = {
+        "prometheus_url": info.prometheus,
+        "kubeconfig": info.kubeconfig,
+        "alerts": {
+            "prometheusExternalUrl": info.prometheus,
+            "providers": {"sandbox": {"type": "alertmanager", "url": info.alertmanager}},
+        },
+    }
+    path = directory / SANDBOX_SETTINGS_FILE
+    header = "# Written by `weightgate sandbox up`: controller settings for this sandbox.\n"
+    path.write_text(header + yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def _path_for(obj: dict[str, Any]) -> str:
@@ -177,6 +196,7 @@ class Sandbox:
             kubeconfig=str(kubeconfig),
             pid=os.getpid(),
         )
+        write_controller_settings(self.directory, info)
         info.write(self.directory)
         return info
 
