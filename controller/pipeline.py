@@ -83,6 +83,9 @@ class DriveOptions:
     tick_seconds: float = 1.0
     unreachable_deadline: timedelta = timedelta(minutes=2)
     timeout: timedelta | None = None
+    # After the shift ends, keep ticking this long to deliver the alerts it owes; whatever is
+    # still undelivered stays in the status for the daemon (or the next run) to deliver.
+    alert_drain: timedelta = timedelta(seconds=30)
 
 
 def utc_now() -> datetime:
@@ -102,6 +105,7 @@ def drive(
     """Tick until the shift ends; PipelineError(exit 4) when it cannot."""
     started = now()
     unreachable_since: datetime | None = None
+    ended_at: datetime | None = None
     log = get_logger(shift=name, namespace=namespace)
     while True:
         moment = now()
@@ -133,8 +137,14 @@ def drive(
         if outcome.phase is None:
             raise PipelineError(f"TrafficShift {namespace}/{name} was deleted", EXIT_UNFINISHED)
         if outcome.finished and outcome.write_confirmed and not _pending(outcome):
-            return outcome
+            ended_at = ended_at or moment
+            if not _owes_alerts(outcome) or moment - ended_at >= options.alert_drain:
+                return outcome
         sleep(options.tick_seconds)
+
+
+def _owes_alerts(outcome: TickOutcome) -> bool:
+    return outcome.status is not None and bool(outcome.status.pending_alerts)
 
 
 def _giving_up(exc: KubeError, deadline: timedelta) -> str:

@@ -69,12 +69,13 @@ def generation_of(obj: dict[str, Any]) -> int:
 
 def needs_ticks(obj: dict[str, Any]) -> bool:
     """Whether a TrafficShift needs a job: it is not in a final phase, or a final phase has
-    work left (a route write not yet confirmed, or a spec edit not yet observed)."""
+    work left (a route write not yet confirmed, alerts not yet delivered, or a spec edit not
+    yet observed)."""
     status = obj.get("status") or {}
     if status.get("phase") not in _FINAL_PHASES:
         return True
-    if status.get("writePending"):
-        return True
+    if status.get("writePending") or status.get("pendingAlerts"):
+        return True  # a route write to confirm, or alerts still owed to someone
     return status.get("observedGeneration") != generation_of(obj)
 
 

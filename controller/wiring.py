@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from controller.alerts import Dispatcher, SecretResolver
 from controller.analysis.prometheus import PrometheusQueryClient
 from controller.kube.client import KubeClient, load_configuration
 from controller.kube.cluster import KubeCluster
+from controller.kube.secrets import KubeSecretSource
 from controller.manifests import load_profiles, profile_dir
 from controller.reconcile import Dependencies
 from controller.rollout import Policy
@@ -22,8 +24,10 @@ class Wired:
     cluster: KubeCluster
     client: KubeClient
     prometheus: PrometheusQueryClient
+    alerts: Dispatcher
 
     def close(self) -> None:
+        self.alerts.close()
         self.client.close()
         self.prometheus.close()
 
@@ -36,11 +40,16 @@ def wire(settings: Settings) -> Wired:
     prometheus = PrometheusQueryClient(
         settings.prometheus_url, timeout_seconds=settings.prometheus_timeout_seconds
     )
+    # Secrets without a namespace are read from the controller's own (where its Role allows).
+    secrets = SecretResolver(kube=KubeSecretSource(client, settings.lease_namespace))
+    alerts = Dispatcher(settings.alerts, secrets=secrets)
     deps = Dependencies(
         cluster=cluster,
         prometheus=prometheus,
         profiles=profiles,
         policy=Policy(drift=settings.drift_policy.value),
         check_interval=settings.check_interval,
+        alerts=alerts,
+        alert_settings=settings.alerts,
     )
-    return Wired(deps, cluster, client, prometheus)
+    return Wired(deps, cluster, client, prometheus, alerts)

@@ -7,10 +7,11 @@ tests hand in fakes at this seam. Prometheus is reached through ``analysis.clien
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from controller.alerts import AlertDispatch, AlertSettings
 from controller.analysis.client import QueryClient
 from controller.api.profile import GateProfile
 from controller.rollout import Policy
@@ -45,3 +46,5 @@ class Dependencies:
     profiles: Mapping[str, GateProfile]
     policy: Policy
     check_interval: timedelta
+    alerts: AlertDispatch | None = None  # None: alerts are queued in the status, never sent
+    alert_settings: AlertSettings = field(default_factory=AlertSettings)

@@ -13,9 +13,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from controller.alerts import ALERTS_MISCONFIGURED
 from controller.analysis.evaluate import evaluate_gates
 from controller.api.status import GateStatus, Phase, TrafficShiftStatus
 from controller.kube.errors import ConflictError, NotFoundError
+from controller.reconcile.alerting import (
+    deliver,
+    newly_misconfigured,
+    plan_alerts,
+    undeliverable_events,
+)
 from controller.reconcile.invalid import mark_invalid
 from controller.reconcile.outcome import TickOutcome
 from controller.reconcile.ports import Dependencies
@@ -94,6 +101,25 @@ def _current_status(target: Target) -> TrafficShiftStatus | None:
     return status
 
 
+class _Recorder:
+    """Writes the shift's status, always at the resourceVersion of its own last write."""
+
+    def __init__(self, deps: Dependencies, obj: dict[str, Any], status: TrafficShiftStatus | None):
+        self.deps = deps
+        self.obj = obj
+        self.status = status
+
+    def write(self, status: TrafficShiftStatus) -> None:
+        if status != self.status:
+            self.obj = self.deps.cluster.replace_shift_status(_with_status(self.obj, status))
+            self.status = status
+
+    def event(self, reason: str, message: str, now: datetime, *, warning: bool = True) -> None:
+        self.deps.cluster.record_event(
+            self.obj, reason=reason, message=message, warning=warning, now=now
+        )
+
+
 def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
     spec = target.shift.spec
     gates = _check_gates(deps, target, now)
@@ -105,46 +131,68 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         now,
         policy=deps.policy,
     )
-    recorded = target.obj
-    if decision.status != target.status:
-        recorded = deps.cluster.replace_shift_status(_with_status(target.obj, decision.status))
-    _announce(deps, recorded, target, decision, now)
+    planned = plan_alerts(
+        deps,
+        target.shift,
+        previous=target.status,
+        decided=decision.status,
+        transitions=decision.transitions,
+        now=now,
+    )
+    recorder = _Recorder(deps, target.obj, target.status)
+    recorder.write(planned.status)  # the decision and the alerts it owes, before any VS write
+    _announce(deps, recorder.obj, target, decision, now)
+    if newly_misconfigured(target.status, planned):
+        recorder.event(ALERTS_MISCONFIGURED, planned.misconfigured, now)
+    undeliverable_events(deps, recorder.obj, planned.dropped, now)
     action, weight = _write_needed(target, decision)
-    confirmed = True
-    final_status = decision.status
-    message = decision.status.message
+    confirmed, message = True, planned.status.message
     if action is not Action.NONE:
         result = write_route(
             deps.cluster, target.namespace, spec, action, weight, observed=target.virtual_service
         )
         confirmed = result.confirmed
         if confirmed:
-            final_status = _confirm(deps, recorded, decision.status, now)
+            _confirm(recorder, now)
         else:
             message = result.message
-            deps.cluster.record_event(
-                recorded,
-                reason="WriteNotConfirmed",
-                message=(
+            recorder.event(
+                "WriteNotConfirmed",
+                (
                     f"VirtualService {target.namespace}/{spec.virtual_service} was not "
                     f"confirmed at {weight}% {spec.canary}: {result.message}. Retrying next tick."
                 ),
-                warning=True,
-                now=now,
+                now,
             )
+    _deliver(recorder, now)
+    final = recorder.status or planned.status
     return TickOutcome(
         target.namespace,
         target.name,
-        decision.status.phase,
-        weight=decision.status.canary_weight,
-        step=decision.status.current_step,
+        final.phase,
+        weight=final.canary_weight,
+        step=final.current_step,
         action=action,
         transitions=decision.transitions,
         gates=gates or (),
         write_confirmed=confirmed,
         message=message,
-        status=final_status,
+        status=final,
     )
+
+
+def _deliver(recorder: _Recorder, now: datetime) -> None:
+    """Send what the outbox owes; clear what was delivered. A 409 here only delays the
+    clearing: the next tick may deliver again, and receivers drop repeats by dedup key."""
+    if recorder.status is None:
+        return
+    updated, lost = deliver(recorder.deps, recorder.status, now)
+    try:
+        recorder.write(updated)
+    except ConflictError:
+        get_logger(shift=recorder.obj["metadata"]["name"]).info("alerts.clear_deferred")
+        return
+    undeliverable_events(recorder.deps, recorder.obj, lost, now)
 
 
 def _write_needed(target: Target, decision: Decision) -> tuple[Action, int]:
@@ -169,20 +217,15 @@ def _write_needed(target: Target, decision: Decision) -> tuple[Action, int]:
     return final, status.canary_weight
 
 
-def _confirm(
-    deps: Dependencies, recorded: dict[str, Any], status: TrafficShiftStatus, now: datetime
-) -> TrafficShiftStatus:
-    """Record that the write took; returns the status as it now stands."""
-    confirmed = confirm_write(status, now)
-    if confirmed == status:
-        return status
+def _confirm(recorder: _Recorder, now: datetime) -> None:
+    """Record that the write took."""
+    if recorder.status is None:
+        return
     try:
-        deps.cluster.replace_shift_status(_with_status(recorded, confirmed))
+        recorder.write(confirm_write(recorder.status, now))
     except ConflictError:
         # The next tick sees write_pending with the route already right, and confirms then.
-        get_logger(shift=recorded["metadata"]["name"]).info("confirm.deferred")
-        return status
-    return confirmed
+        get_logger(shift=recorder.obj["metadata"]["name"]).info("confirm.deferred")
 
 
 def _announce(

@@ -1,0 +1,125 @@
+"""Alerts in the tick: queue what the tick's transitions owe (in the same status write that
+records them, before any VirtualService write), then deliver after the route is written, and
+clear what was delivered. A controller killed in between finds the alert in the status and
+delivers it after restart: at least once, with the same dedup key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from controller.alerts import (
+    ALERTS_MISCONFIGURED,
+    AlertBook,
+    ShiftFacts,
+    Undeliverable,
+    misconfigured_message,
+    plan,
+    settle,
+)
+from controller.api.status import Condition, TrafficShiftStatus
+from controller.api.trafficshift import TrafficShift
+from controller.reconcile.ports import Dependencies
+from controller.rollout import Transition
+
+UNDELIVERABLE_REASON = "AlertUndeliverable"
+
+
+@dataclass(frozen=True)
+class PlannedAlerts:
+    status: TrafficShiftStatus
+    dropped: tuple[Undeliverable, ...]
+    misconfigured: str  # "" when every provider the shift names is configured
+
+
+def _book(status: TrafficShiftStatus | None) -> AlertBook:
+    if status is None:
+        return AlertBook()
+    return AlertBook(tuple(status.pending_alerts), tuple(status.firing_alerts))
+
+
+def _misconfigured_condition(
+    conditions: Sequence[Condition], message: str, generation: int, now: datetime
+) -> list[Condition]:
+    others = [c for c in conditions if c.type != ALERTS_MISCONFIGURED]
+    previous = next((c for c in conditions if c.type == ALERTS_MISCONFIGURED), None)
+    if not message and previous is None:
+        return others
+    status = "True" if message else "False"
+    if previous is not None and previous.status == status and previous.message == message:
+        return [*others, previous]
+    reason = "UnknownProvider" if message else "ProvidersConfigured"
+    return [
+        *others,
+        Condition(
+            type=ALERTS_MISCONFIGURED,
+            status=status,
+            reason=reason,
+            message=message,
+            last_transition_time=now,
+            observed_generation=generation,
+        ),
+    ]
+
+
+def plan_alerts(
+    deps: Dependencies,
+    shift: TrafficShift,
+    *,
+    previous: TrafficShiftStatus | None,
+    decided: TrafficShiftStatus,
+    transitions: Sequence[Transition],
+    now: datetime,
+) -> PlannedAlerts:
+    """``decided`` with the outbox updated for ``transitions`` and the AlertsMisconfigured
+    condition kept current."""
+    facts = ShiftFacts.of(shift, previous, decided)
+    book = plan(_book(previous), transitions, shift.spec.alerts, facts, now)
+    message = misconfigured_message(shift.spec.alerts, deps.alert_settings)
+    generation = shift.metadata.generation or 0
+    status = decided.model_copy(
+        update={
+            "pending_alerts": list(book.pending),
+            "firing_alerts": list(book.firing),
+            "conditions": _misconfigured_condition(decided.conditions, message, generation, now),
+        }
+    )
+    return PlannedAlerts(status, book.dropped, message)
+
+
+def newly_misconfigured(previous: TrafficShiftStatus | None, planned: PlannedAlerts) -> bool:
+    if not planned.misconfigured:
+        return False
+    before = next(
+        (c for c in (previous.conditions if previous else []) if c.type == ALERTS_MISCONFIGURED),
+        None,
+    )
+    return before is None or before.status != "True" or before.message != planned.misconfigured
+
+
+def deliver(
+    deps: Dependencies, status: TrafficShiftStatus, now: datetime
+) -> tuple[TrafficShiftStatus, tuple[Undeliverable, ...]]:
+    """Attempt the due alerts; the status with the outbox as it now stands."""
+    if deps.alerts is None or not status.pending_alerts:
+        return status, ()
+    report = deps.alerts.dispatch(status.pending_alerts, now)
+    if not report.changed:
+        return status, ()
+    settled = settle(_book(status), report)
+    updated = status.model_copy(
+        update={"pending_alerts": list(settled.pending), "firing_alerts": list(settled.firing)}
+    )
+    return updated, report.undeliverable
+
+
+def undeliverable_events(
+    deps: Dependencies, obj: dict[str, Any], lost: Sequence[Undeliverable], now: datetime
+) -> None:
+    for item in lost:
+        deps.cluster.record_event(
+            obj, reason=UNDELIVERABLE_REASON, message=item.message, warning=True, now=now
+        )
