@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from controller.analysis.prometheus import PrometheusQueryClient
-from controller.reconcile import reconcile_once
+from controller.kube.lease import LeaderElector, LeaseConfig
+from controller.metrics import ControllerMetrics, HealthServer
+from controller.reconcile import TickOutcome, reconcile_once
 from controller.scheduler import DEFAULT_WORKERS, ApschedulerJobs, ShiftJobs, ShiftKey, tick_period
 from controller.settings import Settings
 from controller.telemetry import get_logger
@@ -60,15 +64,20 @@ class Daemon:
         )
         self.jobs = ShiftJobs(self.table)
         scopes: list[str | None] = list(namespaces) or [None]
+        self.watchers = [ShiftWatcher(source, self.jobs, scope, self.stopping) for scope in scopes]
         self._watchers = [
             threading.Thread(
-                target=ShiftWatcher(source, self.jobs, scope, self.stopping).run,
+                target=watcher.run,
                 name=f"watch-{scope or 'all'}",
                 # A watch blocks in a socket read for minutes; it must not hold up the exit.
                 daemon=True,
             )
-            for scope in scopes
+            for watcher, scope in zip(self.watchers, scopes, strict=True)
         ]
+
+    def ready(self) -> bool:
+        """Every watcher has listed its shifts at least once."""
+        return all(watcher.listed.is_set() for watcher in self.watchers)
 
     def start(self) -> None:
         self.table.start()
@@ -89,6 +98,59 @@ class Daemon:
         for watcher in self._watchers:
             watcher.join(WATCHER_JOIN_SECONDS)
         return abandoned
+
+
+def measured(reconcile: Reconcile, metrics: ControllerMetrics) -> Reconcile:
+    """``reconcile`` that feeds the controller's metrics with each tick's outcome and time."""
+
+    def tick(namespace: str, name: str, now: datetime) -> TickOutcome:
+        started = time.monotonic()
+        try:
+            outcome = reconcile(namespace, name, now)
+        except Exception as exc:
+            metrics.tick_errors.labels(type(exc).__name__).inc()
+            raise
+        metrics.observe_tick(outcome, time.monotonic() - started)
+        return outcome
+
+    return tick
+
+
+def _elector(wired: Wired, settings: Settings) -> LeaderElector:
+    identity = settings.identity or os.environ.get("POD_NAME") or socket.gethostname()
+    config = LeaseConfig(namespace=settings.lease_namespace, name=settings.lease_name)
+    return LeaderElector(wired.client, config, identity, time.monotonic, lambda: datetime.now(UTC))
+
+
+def _leading(elector: LeaderElector | None, should_run: Callable[[], bool]) -> Callable[[], bool]:
+    if elector is None:
+        return should_run
+    return lambda: elector.is_leader and should_run()
+
+
+def _start_renewing(
+    elector: LeaderElector | None, metrics: ControllerMetrics, stopping: threading.Event
+) -> threading.Thread | None:
+    """Acquire or renew the Lease every retry period until stopping (no thread without
+    leader election: this replica always leads)."""
+    if elector is None:
+        metrics.leader.set(1)
+        return None
+    log = get_logger(identity=elector.identity)
+
+    def renew() -> None:
+        was_leader = False
+        while not stopping.is_set():
+            leader = elector.try_acquire_or_renew()
+            metrics.leader.set(1 if leader else 0)
+            if leader != was_leader:
+                log.info("leader.changed", leader=leader)
+                was_leader = leader
+            stopping.wait(elector.config.retry_period.total_seconds())
+
+    thread = threading.Thread(target=renew, name="leader-election", daemon=True)
+    thread.start()
+    return thread
 
 
 @contextmanager
@@ -121,13 +183,19 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
     )
     deps = replace(wired.deps, prometheus=prometheus)
     period = tick_period(settings.check_interval)
+    metrics = ControllerMetrics()
+    elector = _elector(wired, settings) if settings.leader_election else None
     daemon = Daemon(
-        partial(reconcile_once, deps),
+        measured(partial(reconcile_once, deps), metrics),
         KubeShiftSource(wired.client),
         settings.namespaces,
         period=period,
-        should_run=should_run,
+        should_run=_leading(elector, should_run),
     )
+    health = HealthServer(
+        metrics, daemon.ready, host=settings.metrics_host, port=settings.metrics_port
+    ).start()
+    renewer = _start_renewing(elector, metrics, daemon.stopping)
     log = get_logger()
     with stop_on_signals(daemon.stopping) as received:
         log.info(
@@ -135,6 +203,8 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
             namespaces=settings.namespaces or "all",
             tick_period_seconds=period.total_seconds(),
             check_interval_seconds=settings.check_interval.total_seconds(),
+            metrics_url=f"http://{settings.metrics_host}:{health.port}/metrics",
+            leader_election=elector is not None,
             pid=os.getpid(),
         )
         try:
@@ -143,6 +213,11 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
         finally:
             log.info("controller.stopping", signals=received, timeout_seconds=daemon.stop_timeout)
             abandoned = daemon.shutdown()
+            if renewer is not None:
+                renewer.join(WATCHER_JOIN_SECONDS * 10)
+            if elector is not None:
+                elector.release()
+            health.stop()
     if abandoned:
         log.warning(
             "controller.stopped",

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     check_interval: Duration = Field(default=timedelta(seconds=10))
     drift_policy: DriftPolicy = DriftPolicy.PAUSE
     metrics_port: int = Field(default=8080, ge=0, le=65535)
+    metrics_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - kubelet probes and Prometheus reach the pod IP
+        description="Address of /metrics, /healthz and /readyz.",
+    )
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning|error)$")
     alerts: AlertSettings = Field(default_factory=AlertSettings)

@@ -88,6 +88,7 @@ class ShiftWatcher:
         self._log = get_logger(namespace=namespace or "*")
         self._failures = 0  # consecutive failures since a watch last proved healthy
         self._healthy_since_list = False
+        self.listed = threading.Event()  # set once a list succeeded: the daemon can be ready
 
     def run(self) -> None:
         while not self._stop.is_set():
@@ -116,6 +117,7 @@ class ShiftWatcher:
         items, version = self._source.list_shifts(self._namespace)
         self._healthy_since_list = False
         self._jobs.sync(self._namespace, items)
+        self.listed.set()
         self._log.info("watch.listed", shifts=len(items), resource_version=version)
         return version
 

@@ -75,6 +75,9 @@ def write_controller_settings(directory: Path, info: SandboxInfo) -> Path:
     settings = {
         "prometheus_url": info.prometheus,
         "kubeconfig": info.kubeconfig,
+        # Loopback and any free port: several controllers may run beside one sandbox.
+        "metrics_host": "127.0.0.1",
+        "metrics_port": 0,
         "alerts": {
             "prometheusExternalUrl": info.prometheus,
             "providers": {"sandbox": {"type": "alertmanager", "url": info.alertmanager}},
