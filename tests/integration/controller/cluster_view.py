@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,10 +76,17 @@ def canary_weight(vs: dict[str, Any], canary: str = "v3") -> int:
 class WeightWatcher:
     """Samples the live canary weight every `every` seconds in a thread while in a `with`."""
 
-    def __init__(self, reader: SandboxReader, every: float = 0.1, canary: str = "v3") -> None:
+    def __init__(
+        self,
+        reader: SandboxReader,
+        every: float = 0.1,
+        canary: str = "v3",
+        on_weight: Callable[[int], None] | None = None,
+    ) -> None:
         self._reader = reader
         self._every = every
         self._canary = canary
+        self._on_weight = on_weight  # called in the watcher thread with every weight read
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="weight-watcher", daemon=True)
         self.samples: list[tuple[float, int]] = []
@@ -98,6 +106,8 @@ class WeightWatcher:
             except (requests.RequestException, AssertionError, KeyError):
                 weight = -1  # unreadable this instant; kept so a gap is visible in failures
             self.samples.append((time.monotonic(), weight))
+            if self._on_weight is not None and weight >= 0:
+                self._on_weight(weight)
             self._stop.wait(self._every)
 
     def path(self) -> list[int]:

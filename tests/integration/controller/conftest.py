@@ -44,7 +44,7 @@ def harness(sandbox: SandboxInfo, baseline_rps: float, tmp_path: Path) -> Iterat
     try:
         yield harness
     finally:
-        harness.stop_runs()
+        harness.close()
         reset_shared_state(sandbox, baseline_rps)
         if harness.canary_faulted:
             # Faulty v3 samples left in the window would fail the next test's gates.

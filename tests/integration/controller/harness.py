@@ -207,7 +207,11 @@ class Harness:
         return self.reader.shift_status(shift.name)
 
     def stop_runs(self) -> None:
+        """SIGKILL every run this harness started that is still going."""
         for run in self._runs:
             if run.running:
                 run.sigkill()
+
+    def close(self) -> None:
+        self.stop_runs()
         self.reader.close()

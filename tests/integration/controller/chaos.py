@@ -1,0 +1,160 @@
+"""SIGKILL chaos for `weightgate run`: drive shifts while killing the controller at seeded random
+moments, re-running it after every kill until it exits, and judge each shift's end.
+
+A shift passes when it ends where it should (promoted with a healthy canary; rolled back when
+v3 turns faulty at 50%), its recorded step path (ShiftStarted, StepAdvanced..., Promoted) skips
+no step, takes none twice and takes none sooner than the interval after the one before, and the
+live weights seen while it ran went only forward through the steps. Shared by the acceptance
+test (a few shifts) and bench/chaos_sigkill.py (twenty and more).
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from tests.integration.controller.cluster_view import (
+    WeightWatcher,
+    managed_route,
+    step_path_problems,
+)
+from tests.integration.controller.harness import Harness, ShiftUnderTest
+from tests.integration.controller.knobs import all_v1_spec, reset_shared_state, wait_canary_quiet
+
+STEPS = (25, 50, 100)
+INTERVAL = 3.0
+FAULT_AT_WEIGHT = 50  # a faulty case turns v3 bad once the route reaches this weight
+KILL_DELAY = (0.5, 4.0)  # seconds a run lives before its SIGKILL, drawn uniformly
+MAX_KILLS = 8  # then the run is left to finish, so every shift ends
+FINISH_DEADLINE = 90.0
+EXPECTED_EXIT = {False: 0, True: 3}  # by "faulty"
+EXPECTED_PHASE = {False: "Promoted", True: "RolledBack"}
+
+
+@dataclass(frozen=True)
+class ChaosCase:
+    index: int
+    faulty: bool
+
+
+@dataclass
+class ChaosOutcome:
+    case: ChaosCase
+    shift: str
+    kills: int = 0
+    exit_code: int | None = None
+    phase: str = ""
+    seconds: float = 0.0
+    weights: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        kind = "faulty " if self.case.faulty else "healthy"
+        verdict = "ok" if not self.problems else "WRONG: " + "; ".join(self.problems)
+        return (
+            f"run {self.case.index:2d} {kind} {self.shift:<18} kills {self.kills} "
+            f"exit {self.exit_code} {self.phase:<10} {self.seconds:5.1f}s "
+            f"weights {self.weights} {verdict}"
+        )
+
+
+def chaos_cases(runs: int, faulty_runs: int) -> list[ChaosCase]:
+    """`runs` cases, `faulty_runs` of them faulty and spread evenly among the healthy ones."""
+    faulty = {round((k + 1) * runs / (faulty_runs + 1)) for k in range(faulty_runs)}
+    return [ChaosCase(i, i in faulty) for i in range(runs)]
+
+
+def _drive_with_kills(
+    harness: Harness, shift: ShiftUnderTest, rng: random.Random
+) -> tuple[int, int]:
+    """Start `weightgate run` again after every SIGKILL until a run exits by itself; returns
+    (exit code, kills)."""
+    kills = 0
+    while True:
+        run = harness.start(shift)
+        if kills >= MAX_KILLS:
+            return run.wait(FINISH_DEADLINE), kills
+        try:
+            return run.process.wait(timeout=rng.uniform(*KILL_DELAY)), kills
+        except subprocess.TimeoutExpired:
+            run.sigkill()
+            kills += 1
+
+
+def _weight_problems(weights: list[int], faulty: bool) -> list[str]:
+    forward = [0, *STEPS]
+    if not faulty:
+        return [] if weights == forward else [f"live weights {weights}, expected {forward}"]
+    went = weights[:-1]
+    if weights[-1:] != [0] or went != forward[: len(went)]:
+        return [f"live weights {weights}: not steps forward then back to 0"]
+    return []
+
+
+def run_case(harness: Harness, case: ChaosCase, rng: random.Random) -> ChaosOutcome:
+    shift = harness.new_shift(f"chaos{case.index}", steps=STEPS, interval=f"{INTERVAL:g}s")
+    outcome = ChaosOutcome(case, shift.name)
+
+    def turn_faulty(weight: int) -> None:
+        if case.faulty and weight >= FAULT_AT_WEIGHT and not harness.canary_faulted:
+            harness.fault_canary(error_rate=0.2)
+
+    started = time.monotonic()
+    with WeightWatcher(harness.reader, on_weight=turn_faulty) as watcher:
+        outcome.exit_code, outcome.kills = _drive_with_kills(harness, shift, rng)
+    outcome.seconds = time.monotonic() - started
+    outcome.weights = watcher.path()
+    status = harness.status(shift)
+    outcome.phase = str(status.get("phase", ""))
+    outcome.problems = _end_problems(harness, shift, case, status)
+    outcome.problems += _weight_problems(outcome.weights, case.faulty)
+    return outcome
+
+
+def _end_problems(
+    harness: Harness, shift: ShiftUnderTest, case: ChaosCase, status: dict[str, object]
+) -> list[str]:
+    problems: list[str] = []
+    if status.get("phase") != EXPECTED_PHASE[case.faulty]:
+        problems.append(f"phase {status.get('phase')}, expected {EXPECTED_PHASE[case.faulty]}")
+    if status.get("writePending"):
+        problems.append("a write is still pending")
+    vs = harness.reader.virtual_service()
+    if case.faulty and vs["spec"] != all_v1_spec():
+        problems.append(f"route not back on all-v1: {vs['spec']}")
+    destinations = managed_route(vs)["route"]
+    if not case.faulty and [d["destination"]["subset"] for d in destinations] != ["v3"]:
+        problems.append(f"route not promoted to v3 alone: {destinations}")
+    problems += step_path_problems(
+        status, list(STEPS), timedelta(seconds=INTERVAL), promoted=not case.faulty
+    )
+    return problems
+
+
+def run_chaos(
+    harness: Harness,
+    cases: list[ChaosCase],
+    *,
+    seed: int,
+    rps: float,
+    report: Callable[[ChaosOutcome], None] = lambda _: None,
+) -> list[ChaosOutcome]:
+    """Every case in turn on a freshly reset sandbox; `report` hears each outcome."""
+    rng = random.Random(seed)
+    outcomes: list[ChaosOutcome] = []
+    for case in cases:
+        reset_shared_state(harness.info, rps)
+        if harness.canary_faulted:
+            wait_canary_quiet(harness.info, "10s")  # this shift must not judge the last fault
+            harness.canary_faulted = False
+        outcome = run_case(harness, case, rng)
+        if outcome.exit_code != EXPECTED_EXIT[case.faulty]:
+            outcome.problems.insert(0, f"exit {outcome.exit_code}")
+        outcomes.append(outcome)
+        report(outcome)
+        harness.stop_runs()
+    return outcomes
