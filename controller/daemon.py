@@ -118,14 +118,20 @@ def measured(reconcile: Reconcile, metrics: ControllerMetrics) -> Reconcile:
 
 def _elector(wired: Wired, settings: Settings) -> LeaderElector:
     identity = settings.identity or os.environ.get("POD_NAME") or socket.gethostname()
-    config = LeaseConfig(namespace=settings.lease_namespace, name=settings.lease_name)
+    config = LeaseConfig(
+        namespace=settings.lease_namespace,
+        name=settings.lease_name,
+        lease_duration=settings.lease_duration,
+        renew_deadline=settings.renew_deadline,
+        retry_period=settings.retry_period,
+    )
     return LeaderElector(wired.client, config, identity, time.monotonic, lambda: datetime.now(UTC))
 
 
 def _leading(elector: LeaderElector | None, should_run: Callable[[], bool]) -> Callable[[], bool]:
     if elector is None:
         return should_run
-    return lambda: elector.is_leader and should_run()
+    return lambda: elector.leading_now() and should_run()
 
 
 def _start_renewing(

@@ -11,10 +11,10 @@ import json
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from controller.alerts.config import AlertSettings
@@ -63,9 +63,21 @@ class Settings(BaseSettings):
         default="weightgate-system", description="Namespace of the leader-election Lease."
     )
     lease_name: str = "weightgate-controller"
+    lease_duration: Duration = Field(default=timedelta(seconds=15))
+    renew_deadline: Duration = Field(default=timedelta(seconds=10))
+    retry_period: Duration = Field(default=timedelta(seconds=2))
     identity: str = Field(
         default="", description="This replica's name in the Lease; default: the host name."
     )
+
+    @model_validator(mode="after")
+    def _lease_timing(self) -> Self:
+        if not self.retry_period < self.renew_deadline < self.lease_duration:
+            raise ValueError(
+                "leader election needs retry_period < renew_deadline < lease_duration (defaults "
+                "2s < 10s < 15s): a leader must give up before its lease can expire"
+            )
+        return self
 
 
 class _ValuesSource(PydanticBaseSettingsSource):

@@ -115,6 +115,13 @@ class LeaderElector:
         self._last_renewed = self._monotonic()
         return True
 
+    def leading_now(self) -> bool:
+        """Leader, and the last renew is recent enough that the lease cannot have expired for
+        the others: a replica frozen (SIGSTOP, a long GC pause) past its renew deadline stops
+        acting the moment it wakes, before its renew thread has even run."""
+        since = self._monotonic() - self._last_renewed
+        return self.is_leader and since < self.config.renew_deadline.total_seconds()
+
     def release(self) -> None:
         """On clean shutdown: let a follower take over at once instead of after the duration."""
         if not self.is_leader:

@@ -90,3 +90,19 @@ def test_two_candidates_racing_for_an_expired_lease_make_one_leader(client: Kube
     assert b._write(lease) is True
     assert c._write(lease) is False
     assert client.get(LEASES, "default", "weightgate-controller")["spec"]["holderIdentity"] == "b"
+
+
+def test_a_leader_frozen_past_its_renew_deadline_stops_acting_before_renewing(
+    client: KubeClient,
+) -> None:
+    """SIGSTOP then SIGCONT: the ticks' should-run check fails at once on the leader's own
+    clock, before its renew thread has run (and discovered the new holder)."""
+    clock = Clock()
+    a = elector(client, clock, "a")
+    assert a.try_acquire_or_renew()
+    assert a.leading_now()
+    clock.seconds += 9
+    assert a.leading_now()
+    clock.seconds += 2  # 11s since the last renew: past the 10s renew deadline
+    assert a.is_leader  # the renew thread has not run yet...
+    assert not a.leading_now()  # ...but no tick may act on it
