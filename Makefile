@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # bench/ joins the lint once it holds code (ruff errors on a missing path).
 LINT_PATHS := controller tests $(wildcard bench)
 
-.PHONY: test lint typecheck imports unit demo crd clean
+.PHONY: test lint typecheck imports unit demo crd clean prometheus-binaries
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,11 +36,21 @@ crd: $(STAMP)  ## regenerate config/crd/trafficshift.yaml from the pydantic mode
 	$(BIN)/weightgate crd > config/crd/trafficshift.yaml
 	deploy/sync.sh
 
-demo: $(STAMP)
-	@echo "weightgate demo: the end-to-end sandbox demo (Istio's reviews v1 -> v3 traffic shift,"
-	@echo "then a faulty v3 rolled back with an alert) is not built yet: it lands with the"
-	@echo "'Ship it' issue. Today you can validate the samples:"
-	$(BIN)/weightgate validate config/samples/*.yaml config/gates/*.yaml
+demo: $(STAMP) prometheus-binaries
+	$(BIN)/weightgate demo
+
+# The sandbox runs the real Prometheus and Alertmanager (Debian packages).
+prometheus-binaries:
+	@if command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null; then \
+	  true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends prometheus prometheus-alertmanager; \
+	else \
+	  echo "The demo needs Prometheus and Alertmanager. Install them with:"; \
+	  echo "  sudo apt-get install -y --no-install-recommends prometheus prometheus-alertmanager"; \
+	  exit 1; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -38,7 +38,7 @@ from controller.sandbox.commands import run_until_signal, set_fault
 from controller.sandbox.promstack import BinaryNotFoundError, ProcessStartError
 from controller.sandbox.stack import SandboxError, SandboxInfo
 from controller.settings import Settings, SettingsError, load_settings
-from controller.telemetry import configure_logging
+from controller.telemetry import LogFormat, configure_logging
 from controller.wiring import wire
 
 EXIT_OK = 0
@@ -369,3 +369,28 @@ def controller(
     finally:
         wired.close()
     sys.exit(code)
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the sandbox's files here (default: a temporary folder, removed after).",
+)
+def demo(directory: Path | None) -> None:
+    """Istio's traffic-shifting task on the local sandbox: reviews v1 -> v3 promoted step by
+    step, then a faulty v3 rolled back with its alert. About two minutes; leaves nothing
+    running."""
+    from controller.demo import run_demo  # noqa: PLC0415 - sandbox parts load only for the demo
+
+    configure_logging(LogFormat.CONSOLE, "error")
+    try:
+        result = run_demo(click.echo, directory)
+    except (SandboxError, ProcessStartError, BinaryNotFoundError, KubeError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    if not result.ok:
+        click.echo("The demo did not end as expected (see above).", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo("\nDone: promoted when healthy, rolled back and alerted when not.")
