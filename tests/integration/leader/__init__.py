@@ -1,0 +1,1 @@
+"""Leader-election acceptance tests: two controller replicas on the sandbox never both act."""
