@@ -39,6 +39,11 @@ WINDOW = "10s"  # the analysis window of every test shift
 PROBE_ROUTE = "alerting-probe"  # a VirtualService no traffic reaches: its shift only holds
 
 
+class MissingEventError(AssertionError):
+    """An Event the controller should have recorded is not there (a test marks the known bug
+    behind it with ``xfail(raises=MissingEventError, strict=True)``)."""
+
+
 @dataclass
 class CanaryFaults:
     """Whether faulty v3 traffic may still be inside Prometheus's window."""
@@ -138,6 +143,25 @@ class Scene:
         """The Kubernetes Events about TrafficShift `name`, as kubectl lists them."""
         listed = json.loads(kubectl(self.info, "get", "events", "-o", "json").stdout)
         return [e for e in listed["items"] if e["involvedObject"].get("name") == name]
+
+    def wait_events(
+        self, name: str, reason: str, expected: int, timeout: float
+    ) -> list[dict[str, Any]]:
+        """Until `expected` Events with `reason` about `name` are listed; MissingEventError
+        (naming what was there) when they are not within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.events(name)
+            found = [e for e in events if e["reason"] == reason]
+            if len(found) >= expected:
+                return found
+            if time.monotonic() >= deadline:
+                seen = [(e["reason"], e["message"][:80]) for e in events]
+                raise MissingEventError(
+                    f"expected {expected} {reason} Event(s) about {name} within {timeout:g}s, "
+                    f"found {len(found)}; all its Events: {seen}"
+                )
+            time.sleep(0.2)
 
     def apply_probe_route(self) -> None:
         """VirtualService and DestinationRule `alerting-probe` (v1, v3), which no traffic
