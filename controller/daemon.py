@@ -8,6 +8,9 @@ VirtualService, so the next controller finishes it rather than deciding again.
 
 The process holds no state a restart would lose: each shift resumes from its status.
 
+With leader election, ticks start only while this replica leads, and each write a tick makes
+is fenced again right before it is sent (``LeaderOnlyWrites``).
+
 Seams for later issues: ``should_run`` (leader election: ticks run only while it returns True)
 and the ``Daemon`` parts (``ticker``, ``jobs``) that a /metrics endpoint can read.
 """
@@ -25,11 +28,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 from controller.analysis.prometheus import PrometheusQueryClient
-from controller.kube.lease import LeaderElector, LeaseConfig
+from controller.kube.lease import LeaderElector, LeaseConfig, NotLeaderError
 from controller.metrics import ControllerMetrics, HealthServer
-from controller.reconcile import TickOutcome, reconcile_once
+from controller.reconcile import Cluster, TickOutcome, reconcile_once
 from controller.scheduler import DEFAULT_WORKERS, ApschedulerJobs, ShiftJobs, ShiftKey, tick_period
 from controller.settings import Settings
 from controller.telemetry import get_logger
@@ -116,6 +120,58 @@ def measured(reconcile: Reconcile, metrics: ControllerMetrics) -> Reconcile:
     return tick
 
 
+class LeaderOnlyWrites:
+    """The ticks' ``Cluster`` with every write fenced by ``elector.leading_now()``.
+
+    The check at the start of a tick is not enough: a replica frozen in the middle of a tick
+    (SIGSTOP, a long GC pause, a paused VM) finishes that tick when it wakes - its events, its
+    route write, its conflict retries - after another replica may have taken over. Checking
+    right before each write leaves only the moment between the check and the request.
+    """
+
+    def __init__(self, cluster: Cluster, elector: LeaderElector) -> None:
+        self._cluster = cluster
+        self._elector = elector
+
+    def get_shift(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._cluster.get_shift(namespace, name)
+
+    def get_virtual_service(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._cluster.get_virtual_service(namespace, name)
+
+    def get_destination_rule(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._cluster.get_destination_rule(namespace, name)
+
+    def patch_virtual_service(
+        self, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        self._fence(f"patch of VirtualService {namespace}/{name}")
+        return self._cluster.patch_virtual_service(namespace, name, operations)
+
+    def replace_shift_status(self, shift: dict[str, Any]) -> dict[str, Any]:
+        self._fence(f"status write of TrafficShift {_object_name(shift)}")
+        return self._cluster.replace_shift_status(shift)
+
+    def record_event(
+        self, shift: dict[str, Any], *, reason: str, message: str, warning: bool, now: datetime
+    ) -> None:
+        self._fence(f"{reason} event of TrafficShift {_object_name(shift)}")
+        self._cluster.record_event(shift, reason=reason, message=message, warning=warning, now=now)
+
+    def _fence(self, write: str) -> None:
+        if not self._elector.leading_now():
+            config = self._elector.config
+            raise NotLeaderError(
+                f"{write} not sent: replica {self._elector.identity} does not hold Lease "
+                f"{config.namespace}/{config.name} any more; the leader carries on with the shift"
+            )
+
+
+def _object_name(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace')}/{meta.get('name')}"
+
+
 def _elector(wired: Wired, settings: Settings) -> LeaderElector:
     identity = settings.identity or os.environ.get("POD_NAME") or socket.gethostname()
     config = LeaseConfig(
@@ -191,6 +247,8 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
     period = tick_period(settings.check_interval)
     metrics = ControllerMetrics()
     elector = _elector(wired, settings) if settings.leader_election else None
+    if elector is not None:
+        deps = replace(deps, cluster=LeaderOnlyWrites(deps.cluster, elector))
     daemon = Daemon(
         measured(partial(reconcile_once, deps), metrics),
         KubeShiftSource(wired.client),

@@ -20,6 +20,11 @@ from controller.kube.errors import ConflictError, KubeError, NotFoundError
 from controller.kube.resources import LEASES
 
 
+class NotLeaderError(KubeError):
+    """A write this replica was about to send while it does not hold the Lease (or cannot tell
+    that it still does); it was not sent."""
+
+
 def _micro_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
