@@ -19,7 +19,7 @@ from tests.integration.controller.harness import Harness, ShiftUnderTest
 from tests.integration.controller.knobs import all_v1_spec
 from tests.integration.sandbox_fixtures import poll
 
-INTERVAL = 4.0
+INTERVAL = 3.0
 
 
 @pytest.fixture

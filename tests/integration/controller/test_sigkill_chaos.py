@@ -1,8 +1,8 @@
 """A controller SIGKILLed at random moments loses nothing: re-run after every kill, each shift
 ends where it should with every step taken once, in order, and never early.
 
-This is the light version (a few shifts, about a minute). The full twenty-shift version is
-`.venv/bin/python bench/chaos_sigkill.py`; here, WEIGHTGATE_CHAOS_RUNS=20 does the same.
+This is the light version (three shifts, one faulty: under a minute). The full twenty-shift
+version is `.venv/bin/python bench/chaos_sigkill.py`; here, WEIGHTGATE_CHAOS_RUNS=20 does the same.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from tests.integration.controller.chaos import chaos_cases, run_chaos
 from tests.integration.controller.harness import Harness
 
-RUNS = int(os.environ.get("WEIGHTGATE_CHAOS_RUNS", "4"))
+RUNS = int(os.environ.get("WEIGHTGATE_CHAOS_RUNS", "3"))
 FAULTY_RUNS = max(1, RUNS // 7)
 SEED = int(os.environ.get("WEIGHTGATE_CHAOS_SEED", "20251"))
 
