@@ -49,7 +49,7 @@ def scene(sandbox: SandboxInfo, canary_faults: CanaryFaults, tmp_path: Path) -> 
 @pytest.fixture
 def healthy_scene(scene: Scene) -> Scene:
     """A scene whose canary has no faulty traffic left in the analysis window."""
-    scene.canary.wait_healthy(scene.info)
+    scene.canary.wait_healthy(scene.info, even_if_not_faulted=True)
     return scene
 
 
