@@ -96,6 +96,16 @@ def wait_for_status(
     return poll(f"TrafficShift {name} to be {what}", reached, timeout, every=0.1)
 
 
+def shift_events(info: SandboxInfo, name: str) -> list[tuple[str, datetime]]:
+    """(reason, creation time) of every Event about the shift; creation is in whole seconds."""
+    listed = json.loads(kubectl(info, "get", "events", "-o", "json").stdout)["items"]
+    return [
+        (e["reason"], datetime.fromisoformat(e["metadata"]["creationTimestamp"]))
+        for e in listed
+        if e.get("involvedObject", {}).get("name") == name
+    ]
+
+
 def assert_steps_once_in_order(status: dict[str, Any], interval_seconds: int) -> list[StepEntry]:
     """History takes each step exactly once, in order, and no step before its interval."""
     taken = step_path(status)
