@@ -11,12 +11,10 @@ import pytest
 
 from controller.sandbox.stack import SandboxInfo
 from tests.integration.leader.cluster import reset_shared_state, wait_for_holder
-from tests.integration.leader.replicas import START_TIMEOUT, Replica
+from tests.integration.leader.replicas import START_TIMEOUT, Pair, Replica
 
 HERE = Path(__file__).parent
 IDENTITIES = ("replica-a", "replica-b")
-
-Pair = tuple[Replica, Replica]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

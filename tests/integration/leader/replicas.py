@@ -181,3 +181,6 @@ class Replica:
             return self.process.wait(timeout=timeout)
         finally:
             self._log.close()
+
+
+Pair = tuple[Replica, Replica]  # (leader, follower)

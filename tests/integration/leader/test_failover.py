@@ -15,8 +15,7 @@ from tests.integration.leader.cluster import (
     wait_for_holder,
     wait_for_status,
 )
-from tests.integration.leader.conftest import Pair
-from tests.integration.leader.replicas import LEASE_SECONDS, RETRY_SECONDS
+from tests.integration.leader.replicas import LEASE_SECONDS, RETRY_SECONDS, Pair
 
 INTERVAL_SECONDS = 5
 PROMOTION_TIMEOUT = 40.0

@@ -18,8 +18,7 @@ from tests.integration.leader.cluster import (
     wait_for_holder,
     wait_for_status,
 )
-from tests.integration.leader.conftest import Pair
-from tests.integration.leader.replicas import LEASE_SECONDS, RETRY_SECONDS
+from tests.integration.leader.replicas import LEASE_SECONDS, RETRY_SECONDS, Pair
 from tests.integration.sandbox_fixtures import poll
 
 INTERVAL_SECONDS = 5
@@ -31,8 +30,8 @@ TAKEOVER_TIMEOUT = LEASE_SECONDS + 3 * RETRY_SECONDS
 # How long the API stand-in holds the leader's first status write before applying it: ample
 # time to freeze the leader while the write is in flight.
 IN_FLIGHT_MS = 1500
-# Lines a tick that got past a fenced write would log (it sent or tried to send more).
 TICK_ENDS = {"tick.done", "tick.failed"}
+# Lines a tick that got past a fenced write would log (it sent or tried to send more).
 WRITES_PAST_THE_FENCE = {"tick.done", "status.conflict", "confirm.deferred", "event.not_recorded"}
 
 
@@ -83,6 +82,7 @@ def test_a_leader_frozen_mid_tick_sends_nothing_more_of_that_tick_when_it_wakes(
     name = create_shift(info, "frozen-mid-tick", INTERVAL_SECONDS)
     poll("the leader's status write to be held", lambda: list_faults(info.api) == [], 10, 0.02)
     leader.freeze()
+    assert not leader.find("tick.done", shift=name), "frozen too late: the write was answered"
 
     wait_for_holder(info, {follower.identity}, TAKEOVER_TIMEOUT)
     # The write landed while the leader slept; the follower finishes the route write it records.

@@ -12,7 +12,7 @@ from tests.integration.leader.cluster import (
     read_lease,
     wait_for_status,
 )
-from tests.integration.leader.conftest import Pair
+from tests.integration.leader.replicas import Pair
 
 INTERVAL_SECONDS = 5
 PROMOTION_TIMEOUT = 40.0
