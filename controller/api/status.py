@@ -70,6 +70,26 @@ class HistoryEntry(ApiModel):
     message: str = ""
 
 
+class IntentAction(StrEnum):
+    """What an operator asked of a shift through the ``weightgate.dev/intent`` annotation."""
+
+    PROMOTE = "promote"  # skip the rest of the current step's dwell
+    PROMOTE_FULL = "promote-full"  # 100% to the canary now, without gates
+    ABORT = "abort"  # roll back now
+    RETRY = "retry"  # start a rolled-back shift over from step 1
+
+
+class HandledIntent(ApiModel):
+    """The last operator intent the controller acted on, so no restart acts on it again."""
+
+    id: str = Field(description="The weightgate.dev/intent-id annotation handled.")
+    action: IntentAction
+    by: str = Field(default="", description="Who asked (weightgate.dev/intent-by).")
+    handled_at: datetime
+    outcome: Literal["Applied", "Refused"]
+    message: str = ""
+
+
 class TrafficShiftStatus(ApiModel):
     observed_generation: int | None = None
     phase: Phase = Phase.PENDING
@@ -103,6 +123,11 @@ class TrafficShiftStatus(ApiModel):
         description="The live canary weight when the pending write was decided. After a "
         "restart, a live weight that is neither this nor canaryWeight means someone else "
         "changed the route: drift, not an unfinished write.",
+    )
+    last_intent: HandledIntent | None = Field(
+        default=None,
+        description="The last operator intent (annotation weightgate.dev/intent-id) handled; an "
+        "intent whose id is recorded here is never acted on again.",
     )
     message: str = ""
     gates: list[GateStatus] = Field(default_factory=list)

@@ -35,6 +35,7 @@ from controller.rollout import (
     check_due,
     confirm_write,
     decide,
+    parse_intent,
 )
 from controller.telemetry import get_logger
 
@@ -94,10 +95,11 @@ def _check_gates(
 
 def _current_status(target: Target) -> TrafficShiftStatus | None:
     """The status to decide from. A shift that was Invalid and now resolves (its VirtualService
-    or DestinationRule was fixed, or its spec) starts over, keeping its history."""
+    or DestinationRule was fixed, or its spec) starts over, keeping its history and the last
+    handled operator intent (so an old abort annotation is not carried out on the new start)."""
     status = target.status
     if status is not None and status.phase is Phase.INVALID:
-        return TrafficShiftStatus(history=status.history)
+        return TrafficShiftStatus(history=status.history, last_intent=status.last_intent)
     return status
 
 
@@ -127,7 +129,7 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         spec,
         target.generation,
         _current_status(target),
-        Observation(target.live_weight, gates),
+        Observation(target.live_weight, gates, parse_intent(target.shift.metadata.annotations)),
         now,
         policy=deps.policy,
     )

@@ -8,18 +8,31 @@ at any moment resumes exactly: a recorded write is finished rather than decided 
 twice. No I/O, no clock reads, no imports beyond `controller.api`.
 """
 
-from controller.rollout.decision import Action, Decision, Observation, Policy, Transition
+from controller.rollout.decision import Action, Decision, Intent, Observation, Policy, Transition
 from controller.rollout.identity import shift_hash
+from controller.rollout.intents import (
+    INTENT_ANNOTATION,
+    INTENT_BY_ANNOTATION,
+    INTENT_ID_ANNOTATION,
+    parse_intent,
+    refusal,
+)
 from controller.rollout.machine import check_due, confirm_write, decide
 
 __all__ = [
+    "INTENT_ANNOTATION",
+    "INTENT_BY_ANNOTATION",
+    "INTENT_ID_ANNOTATION",
     "Action",
     "Decision",
+    "Intent",
     "Observation",
     "Policy",
     "Transition",
     "check_due",
     "confirm_write",
     "decide",
+    "parse_intent",
+    "refusal",
     "shift_hash",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from controller.api.status import MAX_HISTORY, GateStatus, TrafficShiftStatus
+from controller.api.status import MAX_HISTORY, GateStatus, IntentAction, TrafficShiftStatus
 from controller.api.trafficshift import AlertEvent
 
 
@@ -33,11 +33,21 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Intent:
+    """One operator request, as read from the shift's annotations (see ``intents.py``)."""
+
+    id: str  # unique per request: the status records it so it is carried out once
+    action: IntentAction
+    by: str = ""  # who asked, as far as their client knew
+
+
+@dataclass(frozen=True)
 class Observation:
     """What the reconcile loop saw this tick."""
 
     live_weight: int  # canary weight of the managed route right now (0..100)
     gates: tuple[GateStatus, ...] | None = None  # this tick's check results; None: no check ran
+    intent: Intent | None = None  # the operator intent on the shift now, handled or not
 
     def __post_init__(self) -> None:
         if not 0 <= self.live_weight <= 100:

@@ -1,7 +1,8 @@
 """The rollout state machine's entry points: `decide`, `confirm_write` and `check_due`.
 
 `decide` routes one tick to the branch that owns the shift's situation (``lifecycle.py`` for
-start, spec changes, pending writes, pause and drift; ``progress.py`` for judging a step), then
+start, spec changes, pending writes, pause and drift; ``intents.py`` for an operator's promote,
+abort or retry; ``progress.py`` for judging a step), then
 applies what every decision shares: observed generation, the write-pending flag, conditions and
 history. It reads no clock and does no I/O, so a tick can be replayed exactly.
 """
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 
 from controller.api.status import Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
-from controller.rollout import conditions, lifecycle
+from controller.rollout import conditions, intents, lifecycle
 from controller.rollout.decision import Action, Decision, Observation, Policy
 from controller.rollout.history import record_transitions
 from controller.rollout.identity import shift_hash
@@ -77,6 +78,15 @@ def _settle(tick: Tick, status: TrafficShiftStatus) -> Outcome | None:
         return lifecycle.roll_back_for_new_spec(tick, status)
     if status.write_pending:
         return lifecycle.finish_pending_write(tick, status)
+    return _operated(tick, status)
+
+
+def _operated(tick: Tick, status: TrafficShiftStatus) -> Outcome | None:
+    """An operator's intent, after a pending write is finished (the intent waits that tick)
+    and before a finished shift is left alone (retry acts on a RolledBack shift)."""
+    intent = intents.pending_intent(tick, status)
+    if intent is not None:
+        return intents.carry_out(tick, status, intent)
     if status.phase.is_final:
         return stay(status)
     return None

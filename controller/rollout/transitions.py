@@ -174,3 +174,53 @@ def drift_reasserted(spec: TrafficShiftSpec, status: TrafficShiftStatus, live: i
         warning=True,
         alert_event=AlertEvent.DRIFT,
     )
+
+
+def _by(who: str) -> str:
+    return f" by {who}" if who else " by an operator"
+
+
+def aborted(spec: TrafficShiftSpec, status: TrafficShiftStatus, who: str) -> Transition:
+    return Transition(
+        "Aborted",
+        f"Rolled back {route_name(spec)} to '{spec.stable}' at {position(spec, status)}: "
+        f"aborted{_by(who)}. `weightgate retry` starts it over from step 1.",
+        warning=True,
+        alert_event=AlertEvent.ROLLBACK,
+    )
+
+
+def promoted_by_operator(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, who: str
+) -> Transition:
+    return Transition(
+        "PromotedByOperator",
+        f"Promoted{_by(who)} at {position(spec, status)}: {route_name(spec)} sends all traffic "
+        f"to canary '{spec.canary}' now, without waiting for the remaining steps or gates.",
+        alert_event=AlertEvent.PROMOTED,
+    )
+
+
+def dwell_skipped(spec: TrafficShiftSpec, status: TrafficShiftStatus, who: str) -> Transition:
+    return Transition(
+        "PromoteRequested",
+        f"Promote requested{_by(who)} at {position(spec, status)}: the rest of the step's "
+        f"{format_duration(spec.interval)} dwell is skipped; the shift advances at the next "
+        "check if every gate passes.",
+    )
+
+
+def retried(spec: TrafficShiftSpec, who: str) -> Transition:
+    return Transition(
+        "Retried",
+        f"Retry requested{_by(who)}: shifting {route_name(spec)} from '{spec.stable}' to "
+        f"'{spec.canary}' again from step 1.",
+    )
+
+
+def intent_refused(action: str, who: str, why: str) -> Transition:
+    return Transition(
+        "IntentRefused",
+        f"Did not {action} as asked{_by(who)}: {why}.",
+        warning=True,
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from controller.api.status import GateStatus, GateVerdict, Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
-from controller.rollout import Decision, Observation, Policy, decide, shift_hash
+from controller.rollout import Decision, Intent, Observation, Policy, decide, shift_hash
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 STEPS = (10, 25, 50, 100)
@@ -90,6 +90,7 @@ def tick(
     checked: tuple[GateStatus, ...] | None = None,
     generation: int = GENERATION,
     policy: Policy | None = None,
+    intent: Intent | None = None,
 ) -> Decision:
     """`decide` at `at(now)`; the live weight defaults to the recorded one (no drift)."""
     if live is None:
@@ -98,7 +99,7 @@ def tick(
         spec or make_spec(),
         generation,
         status,
-        Observation(live_weight=live, gates=checked),
+        Observation(live_weight=live, gates=checked, intent=intent),
         at(now),
         policy=policy,
     )
