@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -75,8 +76,12 @@ class Dispatcher:
         todo = todo[: self.settings.max_per_dispatch]
         if not todo:
             return DispatchReport(tuple(pending))
+        started = time.monotonic()
         attempts = self._attempt_all(todo, now)
-        return self._report(pending, attempts, now)
+        # Backoff counts from when the attempts ended: a receiver slower than the first backoff
+        # must not be tried again on the very next tick.
+        ended = now + timedelta(seconds=time.monotonic() - started)
+        return self._report(pending, attempts, ended)
 
     def _cooling_down(self, provider: str, now: datetime) -> bool:
         with self._lock:

@@ -6,10 +6,15 @@ unique per transition so two events in the same second never collide.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
 COMPONENT = "weightgate"
+
+
+def _digest(reason: str, message: str) -> str:
+    return hashlib.sha256(f"{reason}\n{message}".encode()).hexdigest()[:8]
 
 
 def format_time(moment: datetime) -> str:
@@ -32,7 +37,8 @@ def shift_event(
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {
-            "name": f"{meta['name']}.{int(now.timestamp() * 1_000_000):x}",
+            # Time plus a digest of what is said: two events of one tick never share a name.
+            "name": f"{meta['name']}.{int(now.timestamp() * 1e6):x}.{_digest(reason, message)}",
             "namespace": meta["namespace"],
         },
         "involvedObject": {

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.integration.alerting.conftest import StartDaemon
 from tests.integration.alerting.sampling import stays
-from tests.integration.alerting.scene import MissingEventError, Scene
+from tests.integration.alerting.scene import Scene
 from tests.integration.sandbox_fixtures import poll
 
 AT_ONCE = 5.0  # seconds: the first tick or two of a daemon checking every second
@@ -22,13 +20,6 @@ def condition(status: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return next((c for c in status.get("conditions", []) if c["type"] == kind), None)
 
 
-@pytest.mark.xfail(
-    raises=MissingEventError,
-    strict=True,
-    reason="bug: Event names are <shift>.<tick time in us>, so the AlertsMisconfigured Event "
-    "written in the same tick as ShiftStarted gets 409 AlreadyExists and is lost "
-    "(controller/kube/events.py shift_event)",
-)
 def test_unknown_provider_is_flagged_at_once_and_the_shift_still_runs(
     scene: Scene, start_daemon: StartDaemon
 ) -> None:

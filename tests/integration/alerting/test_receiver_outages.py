@@ -10,12 +10,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import pytest
-
 from tests.integration.alerting.conftest import StartDaemon
 from tests.integration.alerting.processes import Daemon
 from tests.integration.alerting.sampling import Sampler, stays
-from tests.integration.alerting.scene import PROBE_ROUTE, MissingEventError, Scene
+from tests.integration.alerting.scene import PROBE_ROUTE, Scene
 from tests.integration.alerting.settings_files import webhook, write_settings
 from tests.integration.alerts.receivers import black_hole, closed_port
 from tests.integration.sandbox_fixtures import poll
@@ -123,13 +121,6 @@ def tick_histogram(daemon: Daemon) -> tuple[float, dict[float, float]]:
     return count, buckets
 
 
-@pytest.mark.xfail(
-    raises=MissingEventError,
-    strict=True,
-    reason="bug: Event names are <shift>.<tick time in us>, so when both providers are given "
-    "up in the same tick the second AlertUndeliverable Event gets 409 AlreadyExists and is "
-    "lost (controller/kube/events.py shift_event)",
-)
 def test_dead_receivers_delay_neither_the_rollback_nor_other_shifts(
     scene: Scene, start_daemon: StartDaemon
 ) -> None:
