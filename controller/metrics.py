@@ -90,6 +90,8 @@ class ControllerMetrics:
 
     def observe_tick(self, outcome: TickOutcome, seconds: float) -> None:
         self.tick_seconds.observe(seconds)
+        for provider, result in outcome.alert_deliveries:
+            self.alert_deliveries.labels(provider, result).inc()
         shift = (outcome.namespace, outcome.name)
         if outcome.phase is None:
             self.forget(*shift)

@@ -14,6 +14,8 @@ from typing import Any
 from controller.alerts import (
     ALERTS_MISCONFIGURED,
     AlertBook,
+    DispatchReport,
+    PendingAlert,
     ShiftFacts,
     Undeliverable,
     misconfigured_message,
@@ -100,20 +102,35 @@ def newly_misconfigured(previous: TrafficShiftStatus | None, planned: PlannedAle
     return before is None or before.status != "True" or before.message != planned.misconfigured
 
 
-def deliver(
-    deps: Dependencies, status: TrafficShiftStatus, now: datetime
-) -> tuple[TrafficShiftStatus, tuple[Undeliverable, ...]]:
-    """Attempt the due alerts; the status with the outbox as it now stands."""
+@dataclass(frozen=True)
+class Delivery:
+    status: TrafficShiftStatus  # with the outbox as it now stands
+    lost: tuple[Undeliverable, ...] = ()
+    results: tuple[tuple[str, str], ...] = ()  # (provider, delivered | failed | given_up)
+
+
+def _results(before: Sequence[PendingAlert], report: DispatchReport) -> tuple[tuple[str, str], ...]:
+    tried = {a.key: a.attempts for a in before}
+    failed = [a for a in report.pending if a.attempts > tried.get(a.key, a.attempts)]
+    return (
+        *((a.provider, "delivered") for a in report.delivered),
+        *((a.provider, "failed") for a in failed),
+        *((u.alert.provider, "given_up") for u in report.undeliverable),
+    )
+
+
+def deliver(deps: Dependencies, status: TrafficShiftStatus, now: datetime) -> Delivery:
+    """Attempt the due alerts."""
     if deps.alerts is None or not status.pending_alerts:
-        return status, ()
+        return Delivery(status)
     report = deps.alerts.dispatch(status.pending_alerts, now)
     if not report.changed:
-        return status, ()
+        return Delivery(status)
     settled = settle(_book(status), report)
     updated = status.model_copy(
         update={"pending_alerts": list(settled.pending), "firing_alerts": list(settled.firing)}
     )
-    return updated, report.undeliverable
+    return Delivery(updated, report.undeliverable, _results(status.pending_alerts, report))
 
 
 def undeliverable_events(

@@ -21,6 +21,7 @@ class TickOutcome:
     write_confirmed: bool = True
     message: str = ""
     status: TrafficShiftStatus | None = None  # the status as recorded by this tick
+    alert_deliveries: tuple[tuple[str, str], ...] = ()  # (provider, delivered|failed|given_up)
 
     @property
     def finished(self) -> bool:

@@ -166,7 +166,7 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
                 ),
                 now,
             )
-    _deliver(recorder, now)
+    alert_results = _deliver(recorder, now)
     final = recorder.status or planned.status
     return TickOutcome(
         target.namespace,
@@ -180,21 +180,23 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         write_confirmed=confirmed,
         message=message,
         status=final,
+        alert_deliveries=alert_results,
     )
 
 
-def _deliver(recorder: _Recorder, now: datetime) -> None:
+def _deliver(recorder: _Recorder, now: datetime) -> tuple[tuple[str, str], ...]:
     """Send what the outbox owes; clear what was delivered. A 409 here only delays the
     clearing: the next tick may deliver again, and receivers drop repeats by dedup key."""
     if recorder.status is None:
-        return
-    updated, lost = deliver(recorder.deps, recorder.status, now)
+        return ()
+    delivery = deliver(recorder.deps, recorder.status, now)
     try:
-        recorder.write(updated)
+        recorder.write(delivery.status)
     except ConflictError:
         get_logger(shift=recorder.obj["metadata"]["name"]).info("alerts.clear_deferred")
-        return
-    undeliverable_events(recorder.deps, recorder.obj, lost, now)
+        return delivery.results
+    undeliverable_events(recorder.deps, recorder.obj, delivery.lost, now)
+    return delivery.results
 
 
 def _write_needed(target: Target, decision: Decision) -> tuple[Action, int]:

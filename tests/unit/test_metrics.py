@@ -85,3 +85,21 @@ def test_health_endpoints_answer_and_readyz_follows_readiness() -> None:
         assert "weightgate_tick_duration_seconds" in body
     finally:
         server.stop()
+
+
+def test_alert_deliveries_are_counted_by_provider_and_result() -> None:
+    metrics = ControllerMetrics()
+    done = TickOutcome(
+        "bookinfo",
+        "reviews-v3",
+        Phase.ROLLED_BACK,
+        alert_deliveries=(("oncall", "delivered"), ("audit", "failed")),
+    )
+    metrics.observe_tick(done, 0.01)
+    assert (
+        sample(metrics, "weightgate_alert_deliveries_total", provider="oncall", result="delivered")
+        == 1
+    )
+    assert (
+        sample(metrics, "weightgate_alert_deliveries_total", provider="audit", result="failed") == 1
+    )
