@@ -204,7 +204,7 @@ def _start_renewing(
         was_leader = False
         while not stopping.is_set():
             leader = elector.try_acquire_or_renew()
-            metrics.leader.set(1 if leader else 0)
+            metrics.leader.set(1 if elector.leading_now() else 0)
             if leader != was_leader:
                 log.info("leader.changed", leader=leader)
                 was_leader = leader
