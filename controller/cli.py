@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -20,10 +23,21 @@ from controller.api.crd import GENERATED_HEADER, crd_manifest
 from controller.api.documents import SourcedDocument, check_documents
 from controller.api.problems import Problem
 from controller.api.profile import GateProfile
-from controller.kube.client import context_namespace
-from controller.kube.errors import KubeError
+from controller.api.status import IntentAction
+from controller.kube.client import KubeClient, context_namespace, load_configuration
+from controller.kube.errors import KubeError, NotFoundError, UnavailableError
 from controller.manifests import DEFAULT_PROFILE_DIR, ManifestError, load_profiles, read_documents
 from controller.manifests import profile_dir as shipped_or
+from controller.operate.commands import (
+    RefusedError,
+    managed_route,
+    operator_name,
+    request_intent,
+    set_paused,
+)
+from controller.operate.detail import render_detail
+from controller.operate.kubeapi import KubeShiftApi
+from controller.operate.views import render_history, render_table, shift_document, view_of
 from controller.pipeline import (
     DriveOptions,
     PipelineError,
@@ -394,3 +408,237 @@ def demo(directory: Path | None) -> None:
         click.echo("The demo did not end as expected (see above).", err=True)
         sys.exit(EXIT_FAILED)
     click.echo("\nDone: promoted when healthy, rolled back and alerted when not.")
+
+
+# --- Operating a shift: status, history, promote, abort, pause, resume, retry ----------------
+# These only read the shift and write intent on it; the controller carries the intent out.
+
+EXIT_UNREACHABLE = 4
+
+
+def _operator_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False))(command)
+    command = click.option(
+        "--sandbox",
+        "sandbox_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Use the sandbox started with `weightgate sandbox up --dir DIR`.",
+    )(command)
+    return click.option("-n", "--namespace", help="Namespace (default: the context's).")(command)
+
+
+@contextmanager
+def _operator_api(kubeconfig: Path | None, sandbox_dir: Path | None) -> Iterator[KubeShiftApi]:
+    """The cluster for an operator command; Kubernetes failures become exit codes here."""
+    settings = _settings(None, sandbox_dir, kubeconfig=kubeconfig)
+    configure_logging(settings.log_format, "error")
+    try:
+        api = KubeShiftApi(
+            KubeClient(load_configuration(settings.kubeconfig), settings.kube_timeout_seconds),
+            istio_version=settings.istio_api_version,
+        )
+    except KubeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    try:
+        yield api
+    except RefusedError as exc:
+        click.echo(f"refused: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    except NotFoundError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    except UnavailableError as exc:
+        click.echo(f"error: {exc} (is the API server reachable?)", err=True)
+        sys.exit(EXIT_UNREACHABLE)
+    except KubeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    finally:
+        api.close()
+
+
+def _namespace_of(namespace: str | None, kubeconfig: Path | None, sandbox: Path | None) -> str:
+    if namespace:
+        return namespace
+    settings = _settings(None, sandbox, kubeconfig=kubeconfig)
+    return context_namespace(settings.kubeconfig) or "default"
+
+
+def _emit(document: object, output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+    else:
+        click.echo(yaml.safe_dump(document, sort_keys=True), nl=False)
+
+
+@main.command()
+@click.argument("name", required=False)
+@_operator_options
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text")
+@click.option("-w", "--watch", is_flag=True, help="Redraw every second until the shift ends.")
+def status(
+    name: str | None,
+    namespace: str | None,
+    kubeconfig: Path | None,
+    sandbox_dir: Path | None,
+    output: str,
+    watch: bool,
+) -> None:
+    """Show every shift (all namespaces unless -n), or one shift in detail.
+
+    Exit codes: 0 shown, 2 bad input or no such shift, 4 API server unreachable.
+    """
+    if watch and (name is None or output != "text"):
+        click.echo("error: --watch needs a NAME and text output", err=True)
+        sys.exit(EXIT_INVALID)
+    with _operator_api(kubeconfig, sandbox_dir) as api:
+        if name is None:
+            views = [view_of(obj) for obj in api.list_shifts(namespace)]
+            if output == "text":
+                click.echo(render_table(views, utc_now()))
+            else:
+                _emit({"items": [shift_document(v, utc_now()) for v in views]}, output)
+            return
+        _status_of_one(api, _namespace_of(namespace, kubeconfig, sandbox_dir), name, output, watch)
+
+
+def _status_of_one(api: KubeShiftApi, ns: str, name: str, output: str, watch: bool) -> None:
+    while True:
+        view = view_of(api.get_shift(ns, name))
+        route = managed_route(api, view)
+        if output != "text":
+            _emit(shift_document(view, utc_now(), route), output)
+            return
+        if watch:
+            click.clear()
+        click.echo(render_detail(view, route, utc_now()))
+        if not watch or view.status.phase.is_final:
+            return
+        time.sleep(1.0)
+
+
+@main.command()
+@click.argument("name")
+@_operator_options
+def history(
+    name: str, namespace: str | None, kubeconfig: Path | None, sandbox_dir: Path | None
+) -> None:
+    """The shift's transitions: time, time since the previous one, step, weight, reason, why."""
+    ns = _namespace_of(namespace, kubeconfig, sandbox_dir)
+    with _operator_api(kubeconfig, sandbox_dir) as api:
+        view = view_of(api.get_shift(ns, name))
+        click.echo(f"TrafficShift {ns}/{name}: {view.status.phase.value}")
+        click.echo("\n".join(render_history(view.status.history)))
+
+
+def _request(
+    action: IntentAction,
+    name: str,
+    namespace: str | None,
+    kubeconfig: Path | None,
+    sandbox_dir: Path | None,
+) -> None:
+    ns = _namespace_of(namespace, kubeconfig, sandbox_dir)
+    with _operator_api(kubeconfig, sandbox_dir) as api:
+        done = request_intent(api, ns, name, action, operator_name())
+    click.echo(
+        f"{action.value} requested on {ns}/{name} (intent {done.intent_id}); the controller "
+        "carries it out at its next tick"
+    )
+
+
+@main.command()
+@click.argument("name")
+@_operator_options
+@click.option(
+    "--full", is_flag=True, help="Go to 100% now, skipping the remaining steps and gates."
+)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before --full.")
+def promote(
+    name: str,
+    namespace: str | None,
+    kubeconfig: Path | None,
+    sandbox_dir: Path | None,
+    full: bool,
+    yes: bool,
+) -> None:
+    """Skip the rest of the current step's dwell (the gates must still pass at the next check),
+    or with --full send all traffic to the canary now.
+
+    Exit codes: 0 requested, 1 refused, 2 bad input, 4 API server unreachable.
+    """
+    if (
+        full
+        and not yes
+        and not click.confirm(f"Send 100% of {name}'s traffic to the canary now, without gates?")
+    ):
+        click.echo("refused: not confirmed", err=True)
+        sys.exit(EXIT_FAILED)
+    action = IntentAction.PROMOTE_FULL if full else IntentAction.PROMOTE
+    _request(action, name, namespace, kubeconfig, sandbox_dir)
+
+
+@main.command()
+@click.argument("name")
+@_operator_options
+def abort(
+    name: str, namespace: str | None, kubeconfig: Path | None, sandbox_dir: Path | None
+) -> None:
+    """Roll the shift back to stable now ("aborted by operator"); alerts as any rollback.
+
+    Exit codes: 0 requested, 1 refused, 2 bad input, 4 API server unreachable.
+    """
+    _request(IntentAction.ABORT, name, namespace, kubeconfig, sandbox_dir)
+
+
+@main.command()
+@click.argument("name")
+@_operator_options
+def retry(
+    name: str, namespace: str | None, kubeconfig: Path | None, sandbox_dir: Path | None
+) -> None:
+    """Start a rolled-back shift over from the first step.
+
+    Exit codes: 0 requested, 1 refused, 2 bad input, 4 API server unreachable.
+    """
+    _request(IntentAction.RETRY, name, namespace, kubeconfig, sandbox_dir)
+
+
+def _pause_or_resume(
+    paused: bool,
+    name: str,
+    namespace: str | None,
+    kubeconfig: Path | None,
+    sandbox_dir: Path | None,
+) -> None:
+    ns = _namespace_of(namespace, kubeconfig, sandbox_dir)
+    with _operator_api(kubeconfig, sandbox_dir) as api:
+        set_paused(api, ns, name, paused)
+    click.echo(f"{ns}/{name}: spec.paused set to {str(paused).lower()}")
+
+
+@main.command()
+@click.argument("name")
+@_operator_options
+def pause(
+    name: str, namespace: str | None, kubeconfig: Path | None, sandbox_dir: Path | None
+) -> None:
+    """Hold the shift at its current weight (sets spec.paused).
+
+    Exit codes: 0 requested, 1 refused, 2 bad input, 4 API server unreachable.
+    """
+    _pause_or_resume(True, name, namespace, kubeconfig, sandbox_dir)
+
+
+@main.command()
+@click.argument("name")
+@_operator_options
+def resume(
+    name: str, namespace: str | None, kubeconfig: Path | None, sandbox_dir: Path | None
+) -> None:
+    """Continue a paused shift; the current step's dwell starts over (nothing is skipped).
+
+    Exit codes: 0 requested, 1 refused, 2 bad input, 4 API server unreachable.
+    """
+    _pause_or_resume(False, name, namespace, kubeconfig, sandbox_dir)

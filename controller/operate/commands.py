@@ -12,10 +12,12 @@ from __future__ import annotations
 import getpass
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from controller.api.status import IntentAction, Phase
+from controller.kube.errors import ConflictError, NotFoundError
 from controller.operate.views import ShiftView, view_of
 from controller.rollout import (
     INTENT_ANNOTATION,
@@ -25,6 +27,9 @@ from controller.rollout import (
     refusal,
 )
 from controller.routing import RoutingError, find_managed_route
+
+ATTEMPTS = 5
+_T = TypeVar("_T")
 
 
 class RefusedError(Exception):
@@ -60,10 +65,32 @@ def operator_name() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+def _judged_afresh(attempt: Callable[[], _T]) -> _T:
+    """Run `attempt` again when the shift changed between reading and writing (the controller
+    writes its status every few seconds): each try judges the request on the state it writes."""
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return attempt()
+        except ConflictError:
+            continue
+    return attempt()
+
+
 def request_intent(
     api: ShiftApi, namespace: str, name: str, action: IntentAction, by: str
 ) -> Requested:
     """Write `action` on the shift, or RefusedError saying why it cannot be honoured."""
+    return _judged_afresh(lambda: _request_intent(api, namespace, name, action, by))
+
+
+def set_paused(api: ShiftApi, namespace: str, name: str, paused: bool) -> Requested:
+    """Set spec.paused, or RefusedError when that would change nothing or mean nothing."""
+    return _judged_afresh(lambda: _set_paused(api, namespace, name, paused))
+
+
+def _request_intent(
+    api: ShiftApi, namespace: str, name: str, action: IntentAction, by: str
+) -> Requested:
     obj = api.get_shift(namespace, name)
     view = view_of(obj)
     _refuse_unless_idle(view)
@@ -88,8 +115,7 @@ def request_intent(
     return Requested(namespace, name, action.value, intent_id)
 
 
-def set_paused(api: ShiftApi, namespace: str, name: str, paused: bool) -> Requested:
-    """Set spec.paused, or RefusedError when that would change nothing or mean nothing."""
+def _set_paused(api: ShiftApi, namespace: str, name: str, paused: bool) -> Requested:
     obj = api.get_shift(namespace, name)
     view = view_of(obj)
     what = "pause" if paused else "resume"
@@ -124,7 +150,7 @@ def managed_route(api: ShiftApi, view: ShiftView) -> list[dict[str, Any]] | None
         found = find_managed_route(
             vs_spec, stable=spec.stable, canary=spec.canary, host=spec.host, route=spec.route
         )
-    except (RoutingError, LookupError):
+    except (RoutingError, NotFoundError, LookupError):
         return None
     destinations = vs_spec["http"][found.index].get("route") or []
     return [
