@@ -54,7 +54,9 @@ def sandbox_for(directory: Path | None, scratch: Path) -> Iterator[SandboxInfo]:
     if directory is not None:
         yield SandboxInfo.read(directory)
         return
-    with running_sandbox(scratch / "sandbox") as (info, _process):
+    directory = scratch / "sandbox"
+    directory.mkdir()
+    with running_sandbox(directory) as (info, _process):
         yield info
 
 
@@ -81,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                 wait_canary_quiet(info, "10s")
     wrong = [o for o in outcomes if o.problems]
     kills = sum(o.kills for o in outcomes)
+    mid_write = sum(o.mid_write_kills for o in outcomes)
     print(
-        f"{len(outcomes)} shifts, {kills} SIGKILLs, {len(wrong)} wrong, "
+        f"{len(outcomes)} shifts, {kills} SIGKILLs ({mid_write} mid-write), {len(wrong)} wrong, "
         f"{time.monotonic() - started:.0f}s (seed {args.seed})"
     )
     return 1 if wrong else 0

@@ -4,8 +4,9 @@ moments, re-running it after every kill until it exits, and judge each shift's e
 A shift passes when it ends where it should (promoted with a healthy canary; rolled back when
 v3 turns faulty at 50%), its recorded step path (ShiftStarted, StepAdvanced..., Promoted) skips
 no step, takes none twice and takes none sooner than the interval after the one before, and the
-live weights seen while it ran went only forward through the steps. Shared by the acceptance
-test (a few shifts) and bench/chaos_sigkill.py (twenty and more).
+live weights seen while it ran went only forward through the steps. VirtualService patches are
+slowed down so that many kills fall between a recorded decision and its confirmed write.
+Shared by the acceptance test (a few shifts) and bench/chaos_sigkill.py (twenty and more).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from controller.sandbox.apiserver.admin import inject_fault
 from tests.integration.controller.cluster_view import (
     WeightWatcher,
     managed_route,
@@ -30,6 +32,9 @@ INTERVAL = 3.0
 FAULT_AT_WEIGHT = 50  # a faulty case turns v3 bad once the route reaches this weight
 KILL_DELAY = (0.5, 4.0)  # seconds a run lives before its SIGKILL, drawn uniformly
 MAX_KILLS = 8  # then the run is left to finish, so every shift ends
+# Slow VirtualService patches widen the window between recording a decision and confirming it
+# on the route (a few milliseconds otherwise), so that random kills land inside it often.
+PATCH_LATENCY_MS = 500
 FINISH_DEADLINE = 90.0
 EXPECTED_EXIT = {False: 0, True: 3}  # by "faulty"
 EXPECTED_PHASE = {False: "Promoted", True: "RolledBack"}
@@ -46,6 +51,7 @@ class ChaosOutcome:
     case: ChaosCase
     shift: str
     kills: int = 0
+    mid_write_kills: int = 0  # kills that left a decided write unconfirmed (writePending)
     exit_code: int | None = None
     phase: str = ""
     seconds: float = 0.0
@@ -56,7 +62,8 @@ class ChaosOutcome:
         kind = "faulty " if self.case.faulty else "healthy"
         verdict = "ok" if not self.problems else "WRONG: " + "; ".join(self.problems)
         return (
-            f"run {self.case.index:2d} {kind} {self.shift:<18} kills {self.kills} "
+            f"run {self.case.index:2d} {kind} {self.shift:<18} "
+            f"kills {self.kills} ({self.mid_write_kills} mid-write) "
             f"exit {self.exit_code} {self.phase:<10} {self.seconds:5.1f}s "
             f"weights {self.weights} {verdict}"
         )
@@ -69,20 +76,21 @@ def chaos_cases(runs: int, faulty_runs: int) -> list[ChaosCase]:
 
 
 def _drive_with_kills(
-    harness: Harness, shift: ShiftUnderTest, rng: random.Random
-) -> tuple[int, int]:
+    harness: Harness, shift: ShiftUnderTest, outcome: ChaosOutcome, rng: random.Random
+) -> int:
     """Start `weightgate run` again after every SIGKILL until a run exits by itself; returns
-    (exit code, kills)."""
-    kills = 0
+    its exit code and counts the kills (and those that cut a recorded write short)."""
     while True:
         run = harness.start(shift)
-        if kills >= MAX_KILLS:
-            return run.wait(FINISH_DEADLINE), kills
+        if outcome.kills >= MAX_KILLS:
+            return run.wait(FINISH_DEADLINE)
         try:
-            return run.process.wait(timeout=rng.uniform(*KILL_DELAY)), kills
+            return run.process.wait(timeout=rng.uniform(*KILL_DELAY))
         except subprocess.TimeoutExpired:
             run.sigkill()
-            kills += 1
+            outcome.kills += 1
+            if harness.status(shift).get("writePending"):
+                outcome.mid_write_kills += 1
 
 
 def _weight_problems(weights: list[int], faulty: bool) -> list[str]:
@@ -105,7 +113,7 @@ def run_case(harness: Harness, case: ChaosCase, rng: random.Random) -> ChaosOutc
 
     started = time.monotonic()
     with WeightWatcher(harness.reader, on_weight=turn_faulty) as watcher:
-        outcome.exit_code, outcome.kills = _drive_with_kills(harness, shift, rng)
+        outcome.exit_code = _drive_with_kills(harness, shift, outcome, rng)
     outcome.seconds = time.monotonic() - started
     outcome.weights = watcher.path()
     status = harness.status(shift)
@@ -151,6 +159,13 @@ def run_chaos(
         if harness.canary_faulted:
             wait_canary_quiet(harness.info, "10s")  # this shift must not judge the last fault
             harness.canary_faulted = False
+        inject_fault(
+            harness.info.api,
+            verb="patch",
+            resource="virtualservices",
+            latency_ms=PATCH_LATENCY_MS,
+            count=None,
+        )
         outcome = run_case(harness, case, rng)
         if outcome.exit_code != EXPECTED_EXIT[case.faulty]:
             outcome.problems.insert(0, f"exit {outcome.exit_code}")
