@@ -11,6 +11,7 @@ Shared by the acceptance test (a few shifts) and bench/chaos_sigkill.py (twenty 
 
 from __future__ import annotations
 
+import itertools
 import random
 import subprocess
 import time
@@ -30,6 +31,8 @@ from tests.integration.controller.knobs import all_v1_spec, reset_shared_state, 
 STEPS = (25, 50, 100)
 INTERVAL = 3.0
 FAULT_AT_WEIGHT = 50  # a faulty case turns v3 bad once the route reaches this weight
+# A weight is seen up to one sampling period plus one read after it lands.
+LIVE_READ_TOLERANCE = 0.3
 KILL_DELAY = (0.5, 4.0)  # seconds a run lives before its SIGKILL, drawn uniformly
 MAX_KILLS = 8  # then the run is left to finish, so every shift ends
 # Slow VirtualService patches widen the window between recording a decision and confirming it
@@ -93,14 +96,23 @@ def _drive_with_kills(
                 outcome.mid_write_kills += 1
 
 
-def _weight_problems(weights: list[int], faulty: bool) -> list[str]:
+def _weight_problems(changes: list[tuple[float, int]], faulty: bool) -> list[str]:
+    """The live weights must go forward through the steps (then back to 0 when faulty), each
+    step at least an interval after the one before, as read from the VirtualService itself."""
+    weights = [weight for _, weight in changes]
     forward = [0, *STEPS]
-    if not faulty:
-        return [] if weights == forward else [f"live weights {weights}, expected {forward}"]
-    went = weights[:-1]
-    if weights[-1:] != [0] or went != forward[: len(went)]:
-        return [f"live weights {weights}: not steps forward then back to 0"]
-    return []
+    went = weights if not faulty else weights[:-1]
+    if went != forward[: len(went)] or (faulty and weights[-1:] != [0]):
+        return [f"live weights {weights}: not steps forward" + (" then 0" if faulty else "")]
+    if not faulty and weights != forward:
+        return [f"live weights {weights}, expected {forward}"]
+    steps_seen = changes[1 : len(went)]  # from the first step to the last one taken
+    return [
+        f"live weight {after} came {t_after - t_before:.2f}s after {before}, sooner than the "
+        f"{INTERVAL:g}s interval"
+        for (t_before, before), (t_after, after) in itertools.pairwise(steps_seen)
+        if t_after - t_before < INTERVAL - LIVE_READ_TOLERANCE
+    ]
 
 
 def run_case(harness: Harness, case: ChaosCase, rng: random.Random) -> ChaosOutcome:
@@ -116,10 +128,11 @@ def run_case(harness: Harness, case: ChaosCase, rng: random.Random) -> ChaosOutc
         outcome.exit_code = _drive_with_kills(harness, shift, outcome, rng)
     outcome.seconds = time.monotonic() - started
     outcome.weights = watcher.path()
+    live = watcher.changes()
     status = harness.status(shift)
     outcome.phase = str(status.get("phase", ""))
     outcome.problems = _end_problems(harness, shift, case, status)
-    outcome.problems += _weight_problems(outcome.weights, case.faulty)
+    outcome.problems += _weight_problems(live, case.faulty)
     return outcome
 
 

@@ -110,13 +110,18 @@ class WeightWatcher:
                 self._on_weight(weight)
             self._stop.wait(self._every)
 
-    def path(self) -> list[int]:
-        """The weights seen, with consecutive repeats (and unreadable samples) dropped."""
-        seen: list[int] = []
-        for _, weight in list(self.samples):
-            if weight >= 0 and (not seen or seen[-1] != weight):
-                seen.append(weight)
+    def changes(self) -> list[tuple[float, int]]:
+        """(time first read, weight) for each weight seen, consecutive repeats (and unreadable
+        samples) dropped."""
+        seen: list[tuple[float, int]] = []
+        for at, weight in list(self.samples):
+            if weight >= 0 and (not seen or seen[-1][1] != weight):
+                seen.append((at, weight))
         return seen
+
+    def path(self) -> list[int]:
+        """The weights seen, in order, each once per stretch."""
+        return [weight for _, weight in self.changes()]
 
     def weights_between(self, start: float, end: float) -> set[int]:
         return {w for t, w in list(self.samples) if start <= t <= end and w >= 0}
