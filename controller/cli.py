@@ -41,7 +41,7 @@ from controller.operate.views import render_history, render_table, shift_documen
 from controller.pipeline import (
     DriveOptions,
     PipelineError,
-    apply_shift,
+    apply_with_retries,
     drive,
     exit_code_for,
     load_shift,
@@ -290,7 +290,7 @@ def run(
             or context_namespace(settings.kubeconfig)
             or "default"
         )
-        ns, name = apply_shift(wired.cluster, shift, target_namespace)
+        ns, name = apply_with_retries(wired.cluster, shift, target_namespace)
         click.echo(f"driving TrafficShift {ns}/{name} (Ctrl-C stops watching; re-run resumes)")
         options = DriveOptions(
             tick_seconds=tick_seconds,

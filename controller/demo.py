@@ -21,7 +21,7 @@ import requests
 
 from controller.api.status import Phase
 from controller.api.trafficshift import TrafficShift
-from controller.pipeline import DriveOptions, apply_shift, drive, utc_now
+from controller.pipeline import DriveOptions, apply_with_retries, drive, utc_now
 from controller.reconcile import TickOutcome
 from controller.sandbox.stack import Sandbox, SandboxInfo
 from controller.settings import load_settings
@@ -127,7 +127,7 @@ class Narrator:
 
 
 def _run_shift(wired: Wired, info: SandboxInfo, shift: TrafficShift, say: Say) -> TickOutcome:
-    namespace, name = apply_shift(wired.cluster, shift, "bookinfo")
+    namespace, name = apply_with_retries(wired.cluster, shift, "bookinfo")
     options = DriveOptions(tick_seconds=0.5, timeout=None)
     return drive(
         wired.deps,

@@ -65,7 +65,11 @@ def apply_shift(cluster: KubeCluster, shift: TrafficShift, namespace: str) -> tu
     """Create the TrafficShift, or update its spec; unchanged specs are left alone (resume)."""
     manifest: dict[str, Any] = shift.to_manifest()
     manifest.pop("status", None)
-    manifest["metadata"] = {k: v for k, v in manifest["metadata"].items() if v not in ({}, None)}
+    # Only what a user sets: a file saved with `kubectl get -o yaml` carries server fields
+    # (resourceVersion, uid, generation...) that a create must not send.
+    manifest["metadata"] = {
+        k: v for k, v in manifest["metadata"].items() if k in _USER_METADATA and v not in ({}, None)
+    }
     manifest["metadata"]["namespace"] = namespace
     name = shift.name
     try:
@@ -76,6 +80,35 @@ def apply_shift(cluster: KubeCluster, shift: TrafficShift, namespace: str) -> tu
     if live.get("spec") != manifest["spec"]:
         cluster.client.replace(TRAFFIC_SHIFTS, {**live, "spec": manifest["spec"]})
     return namespace, name
+
+
+_USER_METADATA = {"name", "labels", "annotations"}
+
+
+def apply_with_retries(
+    cluster: KubeCluster,
+    shift: TrafficShift,
+    namespace: str,
+    *,
+    options: DriveOptions | None = None,
+    now: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[str, str]:
+    """``apply_shift``, riding out an unavailable API or a conflicting writer the way every tick
+    does, until ``options.unreachable_deadline``."""
+    options = options or DriveOptions()
+    clock = now or utc_now
+    started = clock()
+    while True:
+        try:
+            return apply_shift(cluster, shift, namespace)
+        except (UnavailableError, ConflictError) as exc:
+            if clock() - started > options.unreachable_deadline:
+                raise PipelineError(
+                    _giving_up(exc, options.unreachable_deadline), EXIT_UNFINISHED
+                ) from exc
+            get_logger(shift=shift.name, namespace=namespace).warning("apply.retry", error=str(exc))
+            sleep(options.tick_seconds)
 
 
 @dataclass(frozen=True)

@@ -75,12 +75,6 @@ def test_a_burst_of_conflicts_on_status_writes_is_retried_not_fatal(harness: Har
     assert harness.status(shift)["phase"] == "Promoted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: controller/pipeline.py apply_shift (called once by cli.run before drive) "
-    "does not retry: a single 503 while creating the TrafficShift exits 4 at once, where every "
-    "later tick retries an unavailable API until DriveOptions.unreachable_deadline",
-)
 def test_a_503_while_applying_the_shift_is_retried_like_any_tick(harness: Harness) -> None:
     shift = harness.new_shift("apply-503", interval=f"{INTERVAL:g}s")
     inject_fault(
