@@ -112,7 +112,7 @@ class ControllerMetrics:
             self.transitions.labels(*shift, transition.reason).inc()
             if outcome.phase is Phase.ROLLED_BACK and transition.reason in _ROLLBACK_REASONS:
                 self.rollbacks.labels(*shift, transition.reason).inc()
-            if transition.reason == "Promoted":
+            if transition.reason in ("Promoted", "PromotedByOperator"):
                 self.promotions.labels(*shift).inc()
 
     def _observe_gate(self, shift: tuple[str, str], gate: GateStatus) -> None:

@@ -67,6 +67,13 @@ def generation_of(obj: dict[str, Any]) -> int:
     return int((obj.get("metadata") or {}).get("generation") or 1)
 
 
+def _unhandled_intent(obj: dict[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    intent_id = annotations.get("weightgate.dev/intent-id")
+    handled = ((obj.get("status") or {}).get("lastIntent") or {}).get("id")
+    return bool(intent_id) and intent_id != handled
+
+
 def needs_ticks(obj: dict[str, Any]) -> bool:
     """Whether a TrafficShift needs a job: it is not in a final phase, or a final phase has
     work left (a route write not yet confirmed, alerts not yet delivered, or a spec edit not
@@ -76,6 +83,8 @@ def needs_ticks(obj: dict[str, Any]) -> bool:
         return True
     if status.get("writePending") or status.get("pendingAlerts"):
         return True  # a route write to confirm, or alerts still owed to someone
+    if _unhandled_intent(obj):
+        return True  # e.g. `weightgate retry` of a rolled-back shift
     return status.get("observedGeneration") != generation_of(obj)
 
 

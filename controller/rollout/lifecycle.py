@@ -65,6 +65,9 @@ def rewrite_action(status: TrafficShiftStatus) -> Action:
     return Action.SET_WEIGHT
 
 
+_STEPPING = (Phase.PROGRESSING, Phase.HOLDING)
+
+
 def finish_pending_write(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     """A recorded write may not have reached the VirtualService: confirm it or redo it as is.
 
@@ -75,8 +78,9 @@ def finish_pending_write(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     if live == status.canary_weight:
         return stay(confirm_write(status, tick.now))
     before = status.weight_before_write
-    if before is not None and live != before:
-        # Neither where we were nor where we were going: someone else set this weight.
+    # Neither where we were nor where we were going: someone else set this weight mid-step.
+    # A pending rollback or promote is finished regardless: a rollback must never be skipped.
+    if before is not None and live != before and status.phase in _STEPPING:
         return drifted(tick, evolve(status, write_pending=False, weight_before_write=None))
     return Outcome(rewrite_action(status), status)
 

@@ -187,3 +187,19 @@ def test_tick_period_is_half_the_check_interval_between_0_1_and_1_second(
     check_interval: timedelta, period: timedelta
 ) -> None:
     assert tick_period(check_interval) == period
+
+
+def test_a_finished_shift_with_an_unhandled_intent_or_owed_alerts_needs_ticks() -> None:
+    rolled = shift(phase="RolledBack")
+    retried = {
+        **rolled,
+        "metadata": {
+            **rolled["metadata"],
+            "annotations": {"weightgate.dev/intent": "retry", "weightgate.dev/intent-id": "id-2"},
+        },
+    }
+    assert needs_ticks(retried) is True
+    handled = {**retried, "status": {**retried["status"], "lastIntent": {"id": "id-2"}}}
+    assert needs_ticks(handled) is False
+    owing = {**rolled, "status": {**rolled["status"], "pendingAlerts": [{"dedupKey": "k"}]}}
+    assert needs_ticks(owing) is True
