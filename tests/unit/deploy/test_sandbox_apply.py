@@ -1,4 +1,4 @@
-"""`kubectl apply -k deploy/core` works against an API server: the sandbox's Kubernetes API
+"""`kubectl apply -k deploy/core` (and `-k deploy/` where the operator's kinds exist) works against an API server: the sandbox's Kubernetes API
 stand-in with the real kubectl, first as a server-side dry run, then for real and again with
 nothing to change. deploy/monitoring needs the Prometheus Operator's CRDs, which the sandbox does
 not serve (test_monitoring.py checks those objects)."""
@@ -73,3 +73,47 @@ def test_the_deployed_crd_serves_the_sample_trafficshift(sandbox_kubectl: Kubect
     rejected = sandbox_kubectl("apply", "--dry-run=server", "-f", "-", stdin=broken)
     assert rejected.returncode != 0
     assert "spec.steps" in rejected.stderr
+
+
+def _operator_crd(kind: str, plural: str) -> dict[str, object]:
+    """A stand-in for one Prometheus Operator CRD, as a cluster with the operator serves it
+    (its real schema is not ours to copy; any object of the kind is accepted)."""
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.monitoring.coreos.com"},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }
+
+
+def test_the_whole_base_applies_where_the_prometheus_operator_is_installed(
+    sandbox_kubectl: Kubectl,
+) -> None:
+    """`kubectl apply -k deploy/` (core and monitoring) on an API server that serves the
+    operator's ServiceMonitor and PrometheusRule kinds."""
+    crds = [
+        _operator_crd("ServiceMonitor", "servicemonitors"),
+        _operator_crd("PrometheusRule", "prometheusrules"),
+    ]
+    _applied(sandbox_kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(crds)))
+    outcome = _applied(sandbox_kubectl("apply", "-k", str(DEPLOY)))
+    assert set(outcome.values()) == {"created"}
+    kinds = {name.split("/", 1)[0] for name in outcome}
+    assert {
+        "servicemonitor.monitoring.coreos.com",
+        "prometheusrule.monitoring.coreos.com",
+        "deployment.apps",
+    } <= kinds, kinds
