@@ -1,7 +1,8 @@
-"""`kubectl apply -k deploy/core` (and `-k deploy/` where the operator's kinds exist) works against an API server: the sandbox's Kubernetes API
-stand-in with the real kubectl, first as a server-side dry run, then for real and again with
-nothing to change. deploy/monitoring needs the Prometheus Operator's CRDs, which the sandbox does
-not serve (test_monitoring.py checks those objects)."""
+"""`kubectl apply -k deploy/` works against an API server: the sandbox's Kubernetes API
+stand-in with the real kubectl. deploy/core as a server-side dry run, then for real and again
+with nothing to change; the whole base (with deploy/monitoring) once the Prometheus Operator's
+ServiceMonitor and PrometheusRule kinds are served, as on a cluster with the operator
+(test_monitoring.py checks those objects' content)."""
 
 from __future__ import annotations
 
