@@ -67,10 +67,16 @@ def test_metrics_follow_a_promotion_and_the_health_endpoints_answer(
     with Sampler(lambda: daemon.sample(WEIGHT, **labels), every=0.2) as weights:
         release(scene, shift)
         status = scene.wait_phase(shift.name, "Promoted", timeout=45)
-        poll("weight 100 in /metrics", lambda: daemon.sample(WEIGHT, **labels) == 100, 5)
+        # /metrics follows when the tick that wrote Promoted returns (after its alert delivery),
+        # a moment after the status shows it: wait for the phase, every series is set with it.
+        poll(
+            "phase Promoted in /metrics",
+            lambda: daemon.sample("weightgate_shift_phase", phase="Promoted", **labels) == 1,
+            5,
+        )
 
     assert weights.path() == [0, 50, 100]
-    assert daemon.sample("weightgate_shift_phase", phase="Promoted", **labels) == 1
+    assert daemon.sample(WEIGHT, **labels) == 100
     last_checked = gate_values(status)
     assert set(last_checked) == {"error-rate", "latency-p99"}
     for gate, value in last_checked.items():
