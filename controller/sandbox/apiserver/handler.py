@@ -14,6 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
+from .admin import REQUESTS_PATH, counter_for, requests_response
 from .endpoints import WatchResponse
 from .protocol import Request, Response
 
@@ -70,7 +71,13 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         body = self._read_body()
         request = Request.build(self.command, self.path, dict(self.headers.items()), body)
-        result = self.app.handle(request)
+        counter = counter_for(self.app)
+        result: Response | WatchResponse
+        if request.path == REQUESTS_PATH:
+            result = requests_response(counter, request)
+        else:
+            counter.record(request)
+            result = self.app.handle(request)
         try:
             if isinstance(result, WatchResponse):
                 self._stream(result)
