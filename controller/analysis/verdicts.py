@@ -4,7 +4,9 @@ Owns the verdict rules. Pass: every threshold set on the gate holds. Fail: any d
 Inconclusive: no number to judge (empty result, NaN), too few canary requests, or a relative
 threshold whose stable value is missing. Error: the query could not be run (the message comes
 from `PrometheusError`). A canary that already breaks an absolute threshold fails even when the
-stable value is missing, since no stable value could make it pass.
+stable value is missing, since no stable value could make it pass. Critical thresholds
+(``criticalMax``, ``criticalMin``) are absolute too: a value beyond one fails the gate and marks
+its status ``critical``, which the rollout takes as reason to roll back on this very check.
 
 Ratio to a zero stable value: ``maxRatioToStable`` compares the canary with ``ratio x stable``,
 floored at `RATIO_FLOOR`. With a stable value of 0 (e.g. no stable errors) the canary therefore
@@ -15,9 +17,9 @@ additive allowance. A negative stable value gives no meaningful ratio and is inc
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from controller.analysis.client import PrometheusError
 from controller.api.gates import Gate, missing_threshold_message
@@ -43,10 +45,11 @@ class _Check:
 
     held: bool
     said: str
+    critical: bool = False  # a critical threshold: breaking it rolls back on this check
 
 
 def threshold_text(gate: Gate) -> str:
-    """Every threshold of `gate` as one line, e.g. ``<= 1 and <= 1.2x stable``."""
+    """Every threshold of `gate` as one line, e.g. ``<= 1 and <= 1.2x stable (critical > 5)``."""
     parts: list[str] = []
     if gate.max is not None:
         parts.append(f"<= {fmt(gate.max)}")
@@ -56,7 +59,21 @@ def threshold_text(gate: Gate) -> str:
         parts.append(f"<= stable + {fmt(gate.max_over_stable)}")
     if gate.max_ratio_to_stable is not None:
         parts.append(f"<= {fmt(gate.max_ratio_to_stable)}x stable")
-    return " and ".join(parts)
+    text = " and ".join(parts)
+    critical = _critical_text(gate)
+    if not critical:
+        return text
+    return f"{text} (critical {critical})" if text else f"critical {critical}"
+
+
+def _critical_text(gate: Gate) -> str:
+    """The values that roll back at once, e.g. ``> 5 or < 0.1``."""
+    bounds: list[str] = []
+    if gate.critical_max is not None:
+        bounds.append(f"> {fmt(gate.critical_max)}")
+    if gate.critical_min is not None:
+        bounds.append(f"< {fmt(gate.critical_min)}")
+    return " or ".join(bounds)
 
 
 def _absolute_checks(gate: Gate, value: float) -> list[_Check]:
@@ -67,6 +84,19 @@ def _absolute_checks(gate: Gate, value: float) -> list[_Check]:
     if gate.min is not None:
         held = value >= gate.min
         checks.append(_Check(held, f"{fmt(value)} {'>=' if held else '<'} {fmt(gate.min)} (min)"))
+    return checks
+
+
+def _critical_checks(gate: Gate, value: float) -> list[_Check]:
+    checks: list[_Check] = []
+    if gate.critical_max is not None:
+        held = value <= gate.critical_max
+        said = f"{fmt(value)} {'<=' if held else '>'} {fmt(gate.critical_max)} (criticalMax)"
+        checks.append(_Check(held, said, critical=True))
+    if gate.critical_min is not None:
+        held = value >= gate.critical_min
+        said = f"{fmt(value)} {'>=' if held else '<'} {fmt(gate.critical_min)} (criticalMin)"
+        checks.append(_Check(held, said, critical=True))
     return checks
 
 
@@ -105,15 +135,17 @@ def judge(
         return status(GateVerdict.ERROR, missing_threshold_message(gate.name))
     if value is None or math.isnan(value):
         return status(GateVerdict.INCONCLUSIVE, f"{gate.name}: {_no_data(value)} for the canary")
-    checks = _absolute_checks(gate, value)
+    checks = _absolute_checks(gate, value) + _critical_checks(gate, value)
     if gate.is_relative and all(c.held for c in checks):
         problem = _stable_problem(gate, stable_value)
         if problem or stable_value is None:
             return status(GateVerdict.INCONCLUSIVE, f"{gate.name}: {problem}")
         checks += _relative_checks(gate, value, stable_value)
-    failed = [c.said for c in checks if not c.held]
+    failed = [c for c in checks if not c.held]
     if failed:
-        return status(GateVerdict.FAIL, f"{gate.name} " + ", ".join(failed))
+        critical = any(c.critical for c in failed)
+        said = f"{gate.name} " + ", ".join(c.said for c in failed)
+        return status(GateVerdict.FAIL, said, critical=critical)
     return status(GateVerdict.PASS, f"{gate.name} " + ", ".join(c.said for c in checks))
 
 
@@ -157,10 +189,16 @@ def _stable_problem(gate: Gate, stable_value: float | None) -> str:
     return ""
 
 
+class _MakeStatus(Protocol):
+    def __call__(
+        self, verdict: GateVerdict, message: str, *, critical: bool = False
+    ) -> GateStatus: ...
+
+
 def _status_maker(
     gate: Gate, *, value: float | None, stable_value: float | None, query: str, now: datetime
-) -> Callable[[GateVerdict, str], GateStatus]:
-    def make(verdict: GateVerdict, message: str) -> GateStatus:
+) -> _MakeStatus:
+    def make(verdict: GateVerdict, message: str, *, critical: bool = False) -> GateStatus:
         return GateStatus(
             name=gate.name,
             verdict=verdict,
@@ -168,6 +206,7 @@ def _status_maker(
             stable_value=_finite_or_none(stable_value),
             threshold=threshold_text(gate),
             query=query,
+            critical=critical,
             message=message,
             checked_at=now,
         )

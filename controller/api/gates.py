@@ -3,7 +3,9 @@
 A gate is a named check on one number that Prometheus returns for the canary. Builtin gates
 (`error-rate`, `latency-p50|p90|p99`) have their PromQL in ``controller.analysis``; a custom gate
 carries a PromQL template here. Thresholds are absolute (``max``/``min``) or relative to the
-stable subset measured the same way (``maxOverStable``, ``maxRatioToStable``).
+stable subset measured the same way (``maxOverStable``, ``maxRatioToStable``). Critical
+thresholds (``criticalMax``, ``criticalMin``) are absolute bounds beyond which one check is enough
+evidence: the shift rolls back at once instead of waiting for ``failureLimit`` failed checks.
 
 This module validates shape only; rendering and querying live in ``controller.analysis``.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from controller.api.base import ApiModel, DnsLabel
 
@@ -79,11 +81,53 @@ class Gate(ApiModel):
         gt=0,
         description="Fail when the canary's value is more than this times the stable subset's.",
     )
+    critical_max: float | None = Field(
+        default=None,
+        description="Roll back on the first check whose value is above this, without waiting "
+        "for failureLimit; at least max when both are set.",
+    )
+    critical_min: float | None = Field(
+        default=None,
+        description="Roll back on the first check whose value is below this, without waiting "
+        "for failureLimit; at most min when both are set.",
+    )
 
     @field_validator("query")
     @classmethod
     def _query_is_a_valid_template(cls, value: str | None) -> str | None:
         return None if value is None else _check_template(value)
+
+    # Field validators (not the model validator) so the error points at the critical field;
+    # max and min are declared earlier, so they are already in `info.data` when valid.
+    @field_validator("critical_max")
+    @classmethod
+    def _critical_max_beyond_max(cls, value: float | None, info: ValidationInfo) -> float | None:
+        limit = info.data.get("max")
+        if value is not None and limit is not None and value < limit:
+            raise ValueError(
+                f"criticalMax ({value:g}) is below max ({limit:g}): a value between them would "
+                f"roll back at once yet pass the gate; set criticalMax to at least {limit:g}, or "
+                "lower max"
+            )
+        return value
+
+    @field_validator("critical_min")
+    @classmethod
+    def _critical_min_beyond_min(cls, value: float | None, info: ValidationInfo) -> float | None:
+        limit = info.data.get("min")
+        if value is not None and limit is not None and value > limit:
+            raise ValueError(
+                f"criticalMin ({value:g}) is above min ({limit:g}): a value between them would "
+                f"roll back at once yet pass the gate; set criticalMin to at most {limit:g}, or "
+                "raise min"
+            )
+        critical_max = info.data.get("critical_max")
+        if value is not None and critical_max is not None and value > critical_max:
+            raise ValueError(
+                f"criticalMin ({value:g}) is above criticalMax ({critical_max:g}): every value "
+                "would break one of them and roll back; swap them"
+            )
+        return value
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -96,6 +140,7 @@ class Gate(ApiModel):
             raise ValueError(
                 f"min ({self.min}) is above max ({self.max}): no value could pass; swap them"
             )
+        _check_critical_against_the_other_bound(self)
         if (
             self.is_relative
             and self.query is not None
@@ -112,18 +157,36 @@ class Gate(ApiModel):
         return self.max_over_stable is not None or self.max_ratio_to_stable is not None
 
     @property
+    def has_critical(self) -> bool:
+        return self.critical_max is not None or self.critical_min is not None
+
+    @property
     def has_threshold(self) -> bool:
-        return self.is_relative or self.max is not None or self.min is not None
+        return self.is_relative or self.max is not None or self.min is not None or self.has_critical
 
     @property
     def is_builtin(self) -> bool:
         return self.name in BUILTIN_GATES
 
 
+def _check_critical_against_the_other_bound(gate: Gate) -> None:
+    """A critical bound on the far side of the other passing bound leaves nothing to pass."""
+    if gate.critical_max is not None and gate.min is not None and gate.critical_max < gate.min:
+        raise ValueError(
+            f"criticalMax ({gate.critical_max:g}) is below min ({gate.min:g}): every value that "
+            "passes min would roll back at once; raise criticalMax above min"
+        )
+    if gate.critical_min is not None and gate.max is not None and gate.critical_min > gate.max:
+        raise ValueError(
+            f"criticalMin ({gate.critical_min:g}) is above max ({gate.max:g}): every value that "
+            "passes max would roll back at once; lower criticalMin below max"
+        )
+
+
 def missing_threshold_message(name: str) -> str:
     return (
-        f"gate '{name}' has no threshold: set max, min, maxOverStable or maxRatioToStable "
-        "(e.g. max: 1 for an error rate of at most 1%)"
+        f"gate '{name}' has no threshold: set max, min, maxOverStable, maxRatioToStable, "
+        "criticalMax or criticalMin (e.g. max: 1 for an error rate of at most 1%)"
     )
 
 
@@ -143,7 +206,9 @@ def merge_gates(profile_gates: list[Gate], overrides: list[Gate]) -> list[Gate]:
     """Profile gates overridden by name, then added gates, in a stable order.
 
     An override with no query keeps the profile gate's query, so ``{name: saturation, max: 0.9}``
-    re-tunes a custom profile gate without restating its PromQL.
+    re-tunes a custom profile gate without restating its PromQL. Thresholds, the critical ones
+    included, are replaced as a set: an override states every bound the gate keeps, so a
+    profile's ``criticalMax`` never lingers above an override's new ``max``.
     """
     merged: dict[str, Gate] = {g.name: g for g in profile_gates}
     for gate in overrides:

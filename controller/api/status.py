@@ -48,6 +48,11 @@ class GateStatus(ApiModel):
     stable_value: float | None = None
     threshold: str = Field(default="", description="Human-readable threshold, e.g. '<= 1'.")
     query: str = Field(default="", description="The PromQL the verdict was judged on.")
+    critical: bool = Field(
+        default=False,
+        description="True when the value broke a critical threshold (criticalMax/criticalMin): "
+        "the shift rolls back on this check without waiting for failureLimit.",
+    )
     message: str = ""
     checked_at: datetime | None = None
 

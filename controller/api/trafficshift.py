@@ -24,6 +24,7 @@ KIND = "TrafficShift"
 # same bounds so the API server rejects a bad weight too.
 StepWeight = Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100})]
 PLURAL = "trafficshifts"
+MIN_CHECK_INTERVAL = timedelta(seconds=1)
 SHORT_NAME = "tshift"
 
 
@@ -64,6 +65,11 @@ class Analysis(ApiModel):
         ge=0,
         description="Fewer canary requests than this in the window makes a check inconclusive.",
     )
+    check_interval: Duration | None = Field(
+        default=None,
+        description="Time between gate checks during a step (at least 1s); default: the "
+        "controller's check interval (10s unless configured).",
+    )
     failure_limit: int = Field(
         default=2, ge=1, description="Failed checks in a row that trigger a rollback."
     )
@@ -84,6 +90,19 @@ class Analysis(ApiModel):
         description="Gates added to, or overriding by name, the profile's gates.",
     )
     target: AnalysisTarget = Field(default_factory=AnalysisTarget)
+
+    @field_validator("check_interval")
+    @classmethod
+    def _check_interval_at_least_a_second(cls, value: timedelta | None) -> timedelta | None:
+        # Durations written as text are whole seconds already; this catches a timedelta
+        # handed in from Python.
+        if value is not None and value < MIN_CHECK_INTERVAL:
+            raise ValueError(
+                f"checkInterval is {value.total_seconds():g}s: gates are checked at most once a "
+                "second; set it to '1s' or more (e.g. '10s'), or drop it for the controller's "
+                "default"
+            )
+        return value
 
     @field_validator("gates")
     @classmethod

@@ -17,7 +17,7 @@ from controller.rollout.intents import (
     parse_intent,
     refusal,
 )
-from controller.rollout.machine import check_due, confirm_write, decide
+from controller.rollout.machine import check_due, confirm_write, decide, effective_check_interval
 
 __all__ = [
     "INTENT_ANNOTATION",
@@ -32,6 +32,7 @@ __all__ = [
     "check_due",
     "confirm_write",
     "decide",
+    "effective_check_interval",
     "parse_intent",
     "refusal",
     "shift_hash",

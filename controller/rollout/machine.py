@@ -1,5 +1,8 @@
 """The rollout state machine's entry points: `decide`, `confirm_write` and `check_due`.
 
+`check_due` (with `effective_check_interval`) sets the pace of gate checks within a step: the
+shift's ``analysis.checkInterval`` when set, else the controller-wide interval.
+
 `decide` routes one tick to the branch that owns the shift's situation (``lifecycle.py`` for
 start, spec changes, pending writes, pause and drift; ``intents.py`` for an operator's promote,
 abort or retry; ``progress.py`` for judging a step), then
@@ -50,7 +53,10 @@ def check_due(
     now: datetime,
     check_interval: timedelta,
 ) -> bool:
-    """Whether the reconcile loop should run the gates before calling `decide` this tick."""
+    """Whether the reconcile loop should run the gates before calling `decide` this tick.
+
+    `check_interval` is the controller-wide default; the shift's ``analysis.checkInterval``
+    wins when set."""
     if status is None or status.write_pending or spec.paused or status.phase not in _JUDGED:
         return False
     last = status.last_check_at
@@ -59,7 +65,13 @@ def check_due(
     # A check at the very tick a step began judged the step before it.
     if status.step_started_at is not None and last <= status.step_started_at:
         return True
-    return now - last >= check_interval
+    return now - last >= effective_check_interval(spec, check_interval)
+
+
+def effective_check_interval(spec: TrafficShiftSpec, default: timedelta) -> timedelta:
+    """Time between gate checks for this shift: ``analysis.checkInterval``, else `default`."""
+    own = spec.analysis.check_interval
+    return own if own is not None else default
 
 
 def _route(tick: Tick, status: TrafficShiftStatus) -> Outcome:

@@ -2,7 +2,9 @@
 
 A step advances only when a check passes and the whole interval since both the step's start
 and the start of the current run of passing checks has gone by, so any failed or unsettled check
-restarts the clock, and one call never moves more than one step.
+restarts the clock, and one call never moves more than one step. A shift rolls back after
+``failureLimit`` failed checks in a row, or on the first check in which a gate broke a critical
+threshold.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from controller.rollout.decision import Action, Transition
 from controller.rollout.tick import Outcome, Tick, evolve, stay
 from controller.rollout.verdicts import (
     CheckResult,
+    critical_gates,
     describe_failure,
     describe_unsettled,
     failing_gates,
@@ -51,6 +54,13 @@ def _judge(tick: Tick, status: TrafficShiftStatus) -> Outcome:
 
 def _failed(tick: Tick, status: TrafficShiftStatus, gates: Sequence[GateStatus]) -> Outcome:
     counted = evolve(status, failed_checks=status.failed_checks + 1, checks_passing_since=None)
+    critical = critical_gates(gates)
+    if critical:
+        # Only the gates that broke a critical bound explain a rollback that skipped the limit.
+        told = transitions.rolled_back_on_critical(
+            tick.spec, counted, [describe_failure(gate) for gate in critical]
+        )
+        return Outcome(Action.ROLLBACK, _rolled_back(counted), (told,))
     failing = failing_gates(gates, tick.spec.analysis.on_no_data)
     failures = [describe_failure(gate) for gate in failing]
     if counted.failed_checks >= tick.spec.analysis.failure_limit:

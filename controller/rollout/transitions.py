@@ -73,6 +73,22 @@ def rolled_back_on_gates(
     )
 
 
+def rolled_back_on_critical(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, failures: Sequence[str]
+) -> Transition:
+    """A gate broke a critical threshold: one check was enough, failureLimit was not waited for."""
+    limit = spec.analysis.failure_limit
+    return Transition(
+        "RolledBack",
+        f"Rolled back {route_name(spec)} to '{spec.stable}' at {position(spec, status)} on "
+        f"this check: {join_descriptions(failures)}. A critical threshold was broken, so "
+        f"failureLimit {limit} was not waited for ({status.failed_checks} of {limit} failed "
+        "checks in a row).",
+        warning=True,
+        alert_event=AlertEvent.ROLLBACK,
+    )
+
+
 def check_failed(
     spec: TrafficShiftSpec, status: TrafficShiftStatus, failures: Sequence[str]
 ) -> Transition:

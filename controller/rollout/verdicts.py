@@ -2,7 +2,9 @@
 
 A check passes only when every gate passes. A failing gate (or an inconclusive one, when the
 shift says no data counts as failure) fails the check. Anything else that is not a pass, a
-Prometheus error or missing data under the `hold` policy, holds the weight.
+Prometheus error or missing data under the `hold` policy, holds the weight. A gate that failed
+beyond a critical threshold is critical evidence: the check rolls back without waiting for
+``failureLimit``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ def failing_gates(gates: Iterable[GateStatus], on_no_data: NoDataPolicy) -> list
     return [gate for gate in gates if counts_as_failure(gate, on_no_data)]
 
 
+def critical_gates(gates: Iterable[GateStatus]) -> list[GateStatus]:
+    """Failed gates whose value broke a critical threshold (criticalMax/criticalMin)."""
+    return [gate for gate in gates if gate.verdict is GateVerdict.FAIL and gate.critical]
+
+
 def unsettled_gates(gates: Iterable[GateStatus]) -> list[GateStatus]:
     """Gates that neither passed nor failed: they are why a shift holds."""
     return [gate for gate in gates if gate.verdict in (GateVerdict.ERROR, GateVerdict.INCONCLUSIVE)]
@@ -48,7 +55,7 @@ def describe_failure(gate: GateStatus) -> str:
     """One gate's failure with everything needed to reproduce it: value, threshold, query."""
     value = "no value" if gate.value is None else f"value {_number(gate.value)}"
     if gate.verdict is GateVerdict.FAIL:
-        what = "failed"
+        what = "broke its critical threshold" if gate.critical else "failed"
     else:
         what = "had no usable data, which analysis.onNoData 'fail' counts as a failure"
     parts = [f"gate '{gate.name}' {what}: {value}"]

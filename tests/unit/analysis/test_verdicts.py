@@ -208,8 +208,8 @@ CASES = [
         1,
         None,
         ERROR,
-        "gate 'error-rate' has no threshold: set max, min, maxOverStable or maxRatioToStable "
-        "(e.g. max: 1 for an error rate of at most 1%)",
+        "gate 'error-rate' has no threshold: set max, min, maxOverStable, maxRatioToStable, "
+        "criticalMax or criticalMin (e.g. max: 1 for an error rate of at most 1%)",
         "no-threshold",
     ),
 ]

@@ -183,6 +183,62 @@ INVALID_CASES = [
         ["'rollback'"],
     ),
     ("wrong-kind", "kind", "Rollout", "kind", ["'TrafficShift'"]),
+    (
+        "check-interval-zero",
+        "spec.analysis.checkInterval",
+        "0s",
+        "spec.analysis.checkInterval",
+        ["at least 1s"],
+    ),
+    (
+        "check-interval-not-a-duration",
+        "spec.analysis.checkInterval",
+        "500ms",
+        "spec.analysis.checkInterval",
+        ["'30s'", "duration"],
+    ),
+    (
+        "check-interval-under-a-second",
+        "spec.analysis.checkInterval",
+        timedelta(milliseconds=500),
+        "spec.analysis.checkInterval",
+        ["checkInterval is 0.5s", "'1s' or more"],
+    ),
+    (
+        "critical-max-below-max",
+        "spec.analysis.gates.0",
+        {"name": "error-rate", "max": 5, "criticalMax": 2},
+        "spec.analysis.gates[0].criticalMax",
+        ["criticalMax (2) is below max (5)", "at least 5", "or lower max"],
+    ),
+    (
+        "critical-min-above-min",
+        "spec.analysis.gates.0",
+        {"name": "error-rate", "min": 5, "criticalMin": 8},
+        "spec.analysis.gates[0].criticalMin",
+        ["criticalMin (8) is above min (5)", "at most 5", "or raise min"],
+    ),
+    (
+        "critical-min-above-critical-max",
+        "spec.analysis.gates.0",
+        {"name": "error-rate", "criticalMax": 1, "criticalMin": 3},
+        "spec.analysis.gates[0].criticalMin",
+        ["criticalMin (3) is above criticalMax (1)", "swap"],
+    ),
+    (
+        "critical-max-below-min",
+        "spec.analysis.gates.0",
+        {"name": "error-rate", "min": 5, "criticalMax": 2},
+        "spec.analysis.gates[0]",
+        ["criticalMax (2) is below min (5)", "raise criticalMax"],
+    ),
+    (
+        "critical-min-above-max",
+        "spec.analysis.gates.0",
+        {"name": "error-rate", "max": 1, "criticalMin": 3},
+        "spec.analysis.gates[0]",
+        ["criticalMin (3) is above max (1)", "lower criticalMin"],
+    ),
 ]
 
 
@@ -216,3 +272,50 @@ def test_gate_override_keeps_profile_query_and_replaces_thresholds() -> None:
     assert by_name["sat"].query == "x{{ canary }}"
     assert by_name["sat"].max == 0.9
     assert by_name["error-rate"].max == 1
+
+
+def test_check_interval_defaults_to_none_and_round_trips() -> None:
+    """No checkInterval means the controller's; a set one parses and is written back as text."""
+    assert TrafficShift.model_validate(VALID).spec.analysis.check_interval is None
+    shift = TrafficShift.model_validate(with_change("spec.analysis.checkInterval", "5s"))
+    assert shift.spec.analysis.check_interval == timedelta(seconds=5)
+    assert shift.to_manifest()["spec"]["analysis"]["checkInterval"] == "5s"
+    assert TrafficShift.model_validate(shift.to_manifest()) == shift
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"max": 1, "criticalMax": 5},
+        {"max": 1, "criticalMax": 1},
+        {"min": 50, "criticalMin": 10},
+        {"criticalMax": 5},
+        {"criticalMin": 1},
+        {"criticalMax": 5, "criticalMin": 1},
+    ],
+)
+def test_critical_thresholds_that_leave_room_to_pass_are_valid(fields: dict[str, Any]) -> None:
+    gate = Gate.model_validate({"name": "error-rate", **fields})
+    assert gate.has_threshold
+    assert gate.has_critical
+    assert gate.model_dump(by_alias=True, exclude_none=True) == {"name": "error-rate", **fields}
+
+
+def test_gate_override_carries_its_critical_thresholds() -> None:
+    """An override's critical bounds reach the merged gate; a gate not overridden keeps the
+    profile's; an override without them replaces the profile's thresholds as a set."""
+    profile = [
+        Gate(name="error-rate", max=1, critical_max=5),
+        Gate(name="latency-p99", max=500, critical_max=2000),
+        Gate(name="sat", query="x{{ canary }}", max=0.8, critical_max=0.95),
+    ]
+    overrides = [
+        Gate(name="error-rate", max=2, critical_max=10),
+        Gate(name="sat", max=0.9),
+        Gate(name="latency-p50", max=100, critical_min=1),
+    ]
+    by_name = {g.name: g for g in merge_gates(profile, overrides)}
+    assert (by_name["error-rate"].max, by_name["error-rate"].critical_max) == (2, 10)
+    assert (by_name["latency-p99"].max, by_name["latency-p99"].critical_max) == (500, 2000)
+    assert (by_name["sat"].query, by_name["sat"].critical_max) == ("x{{ canary }}", None)
+    assert by_name["latency-p50"].critical_min == 1

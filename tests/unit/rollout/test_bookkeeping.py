@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from controller.api.status import MAX_HISTORY, Phase, TrafficShiftStatus
-from controller.rollout import Observation, Policy, check_due, confirm_write
+from controller.rollout import (
+    Observation,
+    Policy,
+    check_due,
+    confirm_write,
+    effective_check_interval,
+)
 from controller.rollout.conditions import HEALTHY, PROGRESSING, find_condition
 from tests.unit.rollout.builders import (
     ERROR,
@@ -137,6 +143,9 @@ def test_progressing_condition_follows_the_last_transition(
 
 
 INTERVAL = timedelta(seconds=10)
+OWN_3S: dict[str, Any] = {"analysis": {"check_interval": timedelta(seconds=3)}}
+OWN_30S: dict[str, Any] = {"analysis": {"check_interval": "30s"}}
+# fmt: off
 DUE_CASES = [
     ("no-status", None, {}, 0, False),
     ("never-checked", status_at(2), {}, 0, True),
@@ -151,7 +160,15 @@ DUE_CASES = [
     ("pending", TrafficShiftStatus(), {}, 100, False),
     ("promoted", status_at(4, phase=Phase.PROMOTED), {}, 100, False),
     ("rolled-back", status_at(2, phase=Phase.ROLLED_BACK), {}, 100, False),
+    # The shift's analysis.checkInterval wins over the controller's INTERVAL (10s).
+    ("spec-interval-shorter-due", status_at(2, last_check_at=at(5)), OWN_3S, 8, True),
+    ("spec-interval-shorter-not-yet", status_at(2, last_check_at=at(5)), OWN_3S, 7, False),
+    ("spec-interval-longer-not-yet", status_at(2, last_check_at=at(5)), OWN_30S, 15, False),
+    ("spec-interval-longer-due", status_at(2, last_check_at=at(5)), OWN_30S, 35, True),
+    ("spec-interval-new-step-due", status_at(2, started=50, last_check_at=at(50)), OWN_30S, 51,
+     True),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(
@@ -168,3 +185,12 @@ def test_decide_records_when_gates_were_checked() -> None:
     s = tick(status_at(2), 10, checked=gates(PASS)).status
     assert not check_due(make_spec(), s, at(19), INTERVAL)
     assert check_due(make_spec(), s, at(20), INTERVAL)
+
+
+@pytest.mark.parametrize(
+    ("own", "expected"),
+    [(None, INTERVAL), ("3s", timedelta(seconds=3)), ("1m", timedelta(minutes=1))],
+)
+def test_effective_check_interval_prefers_the_spec(own: str | None, expected: timedelta) -> None:
+    spec = make_spec(analysis={"check_interval": own})
+    assert effective_check_interval(spec, INTERVAL) == expected
