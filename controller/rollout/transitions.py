@@ -80,10 +80,11 @@ def rolled_back_on_critical(
     limit = spec.analysis.failure_limit
     return Transition(
         "RolledBack",
+        # The limit comes before the gates: an Event keeps only the message's first 1 KiB.
         f"Rolled back {route_name(spec)} to '{spec.stable}' at {position(spec, status)} on "
-        f"this check: {join_descriptions(failures)}. A critical threshold was broken, so "
-        f"failureLimit {limit} was not waited for ({status.failed_checks} of {limit} failed "
-        "checks in a row).",
+        f"this check, without waiting for failureLimit {limit} ({status.failed_checks} of "
+        f"{limit} failed checks in a row), because a critical threshold was broken: "
+        f"{join_descriptions(failures)}.",
         warning=True,
         alert_event=AlertEvent.ROLLBACK,
     )

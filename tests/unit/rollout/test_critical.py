@@ -95,7 +95,7 @@ def test_critical_rollback_message_names_gate_value_threshold_query_and_skipped_
         "value 20",
         "threshold '<= 1 (critical > 5)'",
         f"query: {CRITICAL_QUERY}",
-        "failureLimit 3 was not waited for",
+        "without waiting for failureLimit 3",
         "1 of 3 failed checks",
         "step 2/4",
         "'v1'",
