@@ -25,25 +25,59 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from controller.analysis.prometheus import PrometheusQueryClient
+from controller.kube.cached import CachedCluster, CacheStores, cache_stores
 from controller.kube.lease import LeaderElector, LeaseConfig, NotLeaderError
+from controller.kube.store import ObjectStore
 from controller.metrics import ControllerMetrics, HealthServer
 from controller.reconcile import Cluster, TickOutcome, reconcile_once
+from controller.reconcile.board import GateBoard
+from controller.rounds import ROUND_JOB_ID, GateRounds
 from controller.scheduler import DEFAULT_WORKERS, ApschedulerJobs, ShiftJobs, ShiftKey, tick_period
 from controller.settings import Settings
 from controller.telemetry import get_logger
-from controller.ticking import PerThreadQueryClient, Reconcile, ShiftTicker, always
-from controller.watching import KubeShiftSource, ShiftSource, ShiftWatcher
+from controller.ticking import (
+    CountingQueryClient,
+    PerThreadQueryClient,
+    Reconcile,
+    ShiftTicker,
+    always,
+)
+from controller.watching import (
+    EventSink,
+    KubeObjectSource,
+    KubeShiftSource,
+    ShiftSource,
+    ShiftWatcher,
+    Tee,
+)
 from controller.wiring import Wired
 
 EXIT_OK = 0
 STOP_TIMEOUT_SECONDS = 10.0
 WATCHER_JOIN_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A scheduler job that is not a shift (the batched gate rounds)."""
+
+    job_id: str
+    run: Callable[[], None]
+    period: timedelta
+
+
+@dataclass(frozen=True)
+class WatchCache:
+    """The watch cache's stores: shifts are fed by the shift watch, ``others`` by their own."""
+
+    shifts: ObjectStore
+    others: Sequence[tuple[ShiftSource, ObjectStore]]
 
 
 class Daemon:
@@ -59,24 +93,47 @@ class Daemon:
         should_run: Callable[[], bool] = always,
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
         workers: int = DEFAULT_WORKERS,
+        cache: WatchCache | None = None,
+        periodic: Sequence[Periodic] = (),
+        on_tick_start: Callable[[float], None] = lambda _lag: None,
+        on_removed: Callable[[ShiftKey], None] = lambda _key: None,
     ) -> None:
         self.stopping = threading.Event()
         self.stop_timeout = stop_timeout
         self.ticker = ShiftTicker(reconcile, should_run=should_run)
+        periodic_ids = {job.job_id for job in periodic}
+
+        def started(job_id: str, lag: float) -> None:
+            if job_id not in periodic_ids:
+                on_tick_start(lag)
+
+        def removed(key: ShiftKey) -> None:
+            self.ticker.forget(key)
+            on_removed(key)
+
         self.table = ApschedulerJobs(
-            self.ticker.tick, period, workers=workers, on_removed=self.ticker.forget
+            self.ticker.tick, period, workers=workers, on_removed=removed, on_start=started
         )
+        self._periodic = list(periodic)
         self.jobs = ShiftJobs(self.table)
         scopes: list[str | None] = list(namespaces) or [None]
-        self.watchers = [ShiftWatcher(source, self.jobs, scope, self.stopping) for scope in scopes]
+        shift_sink: EventSink = self.jobs if cache is None else Tee(cache.shifts, self.jobs)
+        follow = [(source, shift_sink, "TrafficShift")]
+        if cache is not None:
+            follow += [(src, store, store.resource.kind) for src, store in cache.others]
+        self.watchers = [
+            ShiftWatcher(src, sink, scope, self.stopping, kind=kind)
+            for src, sink, kind in follow
+            for scope in scopes
+        ]
         self._watchers = [
             threading.Thread(
                 target=watcher.run,
-                name=f"watch-{scope or 'all'}",
+                name=f"watch-{watcher.kind}-{watcher.namespace or 'all'}",
                 # A watch blocks in a socket read for minutes; it must not hold up the exit.
                 daemon=True,
             )
-            for watcher, scope in zip(self.watchers, scopes, strict=True)
+            for watcher in self.watchers
         ]
 
     def ready(self) -> bool:
@@ -85,6 +142,8 @@ class Daemon:
 
     def start(self) -> None:
         self.table.start()
+        for job in self._periodic:
+            self.table.add_periodic(job.job_id, job.run, job.period)
         for watcher in self._watchers:
             watcher.start()
 
@@ -172,6 +231,22 @@ def _object_name(obj: dict[str, Any]) -> str:
     return f"{meta.get('namespace')}/{meta.get('name')}"
 
 
+def _watch_cache(wired: Wired) -> WatchCache:
+    stores = cache_stores(wired.cluster)
+    return WatchCache(
+        stores.shifts,
+        [
+            (KubeObjectSource(wired.client, store.resource), store)
+            for store in (stores.virtual_services, stores.destination_rules)
+        ],
+    )
+
+
+def _stores(cache: WatchCache) -> CacheStores:
+    services, rules = (store for _, store in cache.others)
+    return CacheStores(cache.shifts, services, rules)
+
+
 def _elector(wired: Wired, settings: Settings) -> LeaderElector:
     identity = settings.identity or os.environ.get("POD_NAME") or socket.gethostname()
     config = LeaseConfig(
@@ -243,18 +318,35 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
             settings.prometheus_url, timeout_seconds=settings.prometheus_timeout_seconds
         )
     )
-    deps = replace(wired.deps, prometheus=prometheus)
     period = tick_period(settings.check_interval)
     metrics = ControllerMetrics()
+    per_shift = CountingQueryClient(prometheus, metrics.prometheus_queries.labels("per-shift").inc)
+    deps = replace(wired.deps, prometheus=per_shift)
     elector = _elector(wired, settings) if settings.leader_election else None
+    leading = _leading(elector, should_run)
+    cache = _watch_cache(wired) if settings.watch_cache else None
+    if cache is not None:
+        deps = replace(deps, cluster=CachedCluster(wired.cluster, _stores(cache)))
     if elector is not None:
         deps = replace(deps, cluster=LeaderOnlyWrites(deps.cluster, elector))
+    periodic: list[Periodic] = []
+    board = GateBoard() if settings.query_batching else None
+    if board is not None:
+        deps = replace(deps, board=board)
+        rounds = GateRounds(board, prometheus, metrics, should_run=leading)
+        periodic.append(Periodic(ROUND_JOB_ID, rounds.run, period))
     daemon = Daemon(
         measured(partial(reconcile_once, deps), metrics),
         KubeShiftSource(wired.client),
         settings.namespaces,
         period=period,
-        should_run=_leading(elector, should_run),
+        should_run=leading,
+        cache=cache,
+        periodic=periodic,
+        on_tick_start=metrics.observe_tick_start,
+        on_removed=(lambda key: board.unregister((key.namespace, key.name)))
+        if board is not None
+        else (lambda _key: None),
     )
     health = HealthServer(
         metrics, daemon.ready, host=settings.metrics_host, port=settings.metrics_port
@@ -269,6 +361,8 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
             check_interval_seconds=settings.check_interval.total_seconds(),
             metrics_url=f"http://{settings.metrics_host}:{health.port}/metrics",
             leader_election=elector is not None,
+            query_batching=board is not None,
+            watch_cache=cache is not None,
             pid=os.getpid(),
         )
         try:

@@ -20,6 +20,8 @@ from controller.api.status import GateStatus, Phase
 from controller.reconcile import TickOutcome
 
 _SHIFT = ("namespace", "trafficshift")
+# Fine at the low end: a healthy tick starts within milliseconds of its time.
+TICK_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _PHASES = [phase.value for phase in Phase]
 
 
@@ -87,6 +89,44 @@ class ControllerMetrics:
             registry=r,
         )
         self.leader = Gauge("weightgate_leader", "1 while this replica is the leader.", registry=r)
+        self.ticks = Counter(
+            "weightgate_ticks", "Shift ticks started by the scheduler.", registry=r
+        )
+        self.tick_lag = Histogram(
+            "weightgate_tick_lag_seconds",
+            "How late each shift tick started: actual minus scheduled start.",
+            registry=r,
+            buckets=TICK_LAG_BUCKETS,
+        )
+        self.tick_lag_max = Gauge(
+            "weightgate_tick_lag_max_seconds",
+            "The largest tick lag since the controller started.",
+            registry=r,
+        )
+        self.prometheus_queries = Counter(
+            "weightgate_prometheus_queries",
+            "PromQL queries sent for gate checks, by mode (batched rounds or per shift).",
+            ["mode"],
+            registry=r,
+        )
+        self.gate_rounds = Histogram(
+            "weightgate_gate_round_seconds",
+            "Duration of one batched gate round (every due shift's gates in one go).",
+            registry=r,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self._lag_lock = threading.Lock()
+        self._lag_max = 0.0
+
+    def observe_tick_start(self, lag_seconds: float) -> None:
+        """One shift tick started ``lag_seconds`` after its scheduled time."""
+        lag = max(0.0, lag_seconds)
+        self.ticks.inc()
+        self.tick_lag.observe(lag)
+        with self._lag_lock:
+            if lag > self._lag_max:
+                self._lag_max = lag
+                self.tick_lag_max.set(lag)
 
     def observe_tick(self, outcome: TickOutcome, seconds: float) -> None:
         self.tick_seconds.observe(seconds)

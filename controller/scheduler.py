@@ -31,11 +31,11 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from controller.api.status import Phase
+from controller.executor import LagReportingExecutor, OnStart
 from controller.telemetry import get_logger
 
 MAX_TICK_PERIOD = timedelta(seconds=1)
@@ -190,12 +190,13 @@ class ApschedulerJobs:
         *,
         workers: int = DEFAULT_WORKERS,
         on_removed: Callable[[ShiftKey], None] = lambda _: None,
+        on_start: OnStart = lambda _job, _lag: None,
     ) -> None:
         self._tick = tick
         self._period = period
         self._on_removed = on_removed
         self._scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            executors={"default": LagReportingExecutor(workers, on_start)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             timezone=UTC,
         )
@@ -219,6 +220,18 @@ class ApschedulerJobs:
             id=str(key),
             name=str(key),
             seconds=self._period.total_seconds(),
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
+
+    def add_periodic(self, job_id: str, func: Callable[[], None], period: timedelta) -> None:
+        """Run ``func`` every ``period`` (not a shift: e.g. the batched gate rounds)."""
+        self._scheduler.add_job(
+            func,
+            "interval",
+            id=job_id,
+            name=job_id,
+            seconds=period.total_seconds(),
             next_run_time=datetime.now(UTC),
             replace_existing=True,
         )

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     istio_api_version: str = Field(default="v1", pattern=r"^v1(alpha3|beta1)?$")
     check_interval: Duration = Field(default=timedelta(seconds=10))
     drift_policy: DriftPolicy = DriftPolicy.PAUSE
+    query_batching: bool = Field(
+        default=True,
+        description="Judge all due shifts' builtin gates in one grouped query per gate and "
+        "round; false: each shift queries Prometheus on its own (the benchmark's baseline).",
+    )
+    watch_cache: bool = Field(
+        default=True,
+        description="Read TrafficShifts, VirtualServices and DestinationRules from watches; "
+        "false: three GETs per tick (the benchmark's baseline).",
+    )
     metrics_port: int = Field(default=8080, ge=0, le=65535)
     metrics_host: str = Field(
         default="0.0.0.0",  # noqa: S104 - kubelet probes and Prometheus reach the pod IP

@@ -180,3 +180,15 @@ class PerThreadQueryClient:
             made, self._made = self._made, []
         for client in made:
             client.close()
+
+
+class CountingQueryClient:
+    """A ``QueryClient`` that calls ``count()`` for every query it passes on."""
+
+    def __init__(self, client: QueryClient, count: Callable[[], None]) -> None:
+        self._client = client
+        self._count = count
+
+    def instant_query(self, promql: str) -> list[Sample]:
+        self._count()
+        return self._client.instant_query(promql)

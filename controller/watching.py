@@ -1,9 +1,11 @@
-"""Following TrafficShifts: list, then watch from the list's resourceVersion, feeding every
-event to the job bookkeeping.
+"""Following objects: list, then watch from the list's resourceVersion, feeding every event to
+a sink (the job bookkeeping for TrafficShifts, the watch cache's stores for every kind).
 
-Owns ``ShiftWatcher`` (one per watched namespace, or one for all namespaces) and the small
-``ShiftSource`` seam over the Kubernetes client. A 410 Gone (the watch's resourceVersion is too
-old) re-lists at once; an unreachable API server, or any other failure, is logged and retried
+Owns ``Watcher`` (one per kind and watched namespace, or per kind for all namespaces),
+``ShiftWatcher`` (TrafficShifts into the jobs, and into the cache when there is one), and the
+small ``ShiftSource`` seam over the Kubernetes client (``KubeShiftSource``, and
+``KubeObjectSource`` for any kind). A 410 Gone (the watch's resourceVersion is too old) re-lists
+at once; an unreachable API server, or any other failure, is logged and retried
 with exponential backoff. The watcher never raises: it runs until its stop event is set.
 """
 
@@ -16,8 +18,7 @@ from typing import Any, Protocol
 
 from controller.kube.client import KubeClient, WatchEvent
 from controller.kube.errors import GoneError
-from controller.kube.resources import TRAFFIC_SHIFTS
-from controller.scheduler import ShiftJobs
+from controller.kube.resources import TRAFFIC_SHIFTS, Resource
 from controller.telemetry import get_logger
 
 WATCH_TIMEOUT_SECONDS = 300
@@ -32,6 +33,55 @@ class ShiftSource(Protocol):
         """Events after ``resource_version`` until the server ends the watch; raises
         ``GoneError`` when that version is too old and ``KubeError`` when the API fails."""
         ...
+
+
+class EventSink(Protocol):
+    def sync(self, namespace: str | None, items: Iterable[dict[str, Any]]) -> None:
+        """Everything in ``namespace`` (None: all) as a fresh list showed it."""
+        ...
+
+    def apply(self, event_type: str, obj: dict[str, Any]) -> object:
+        """One watch event."""
+        ...
+
+
+class Tee:
+    """Feeds several sinks, in order (the cache before the jobs, so a tick a new job starts
+    finds its object stored)."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self._sinks = sinks
+
+    def sync(self, namespace: str | None, items: Iterable[dict[str, Any]]) -> None:
+        listed = list(items)
+        for sink in self._sinks:
+            sink.sync(namespace, listed)
+
+    def apply(self, event_type: str, obj: dict[str, Any]) -> None:
+        for sink in self._sinks:
+            sink.apply(event_type, obj)
+
+
+class KubeObjectSource:
+    """List and watch one kind of object over ``KubeClient``."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        resource: Resource,
+        watch_timeout_seconds: int = WATCH_TIMEOUT_SECONDS,
+    ) -> None:
+        self._client = client
+        self.resource = resource
+        self._watch_timeout = watch_timeout_seconds
+
+    def list_shifts(self, namespace: str | None) -> tuple[list[dict[str, Any]], str]:
+        return self._client.list_objects(self.resource, namespace)
+
+    def watch_shifts(self, namespace: str | None, resource_version: str) -> Iterable[WatchEvent]:
+        return self._client.watch(
+            self.resource, namespace, resource_version, timeout_seconds=self._watch_timeout
+        )
 
 
 class KubeShiftSource:
@@ -66,26 +116,31 @@ def _resource_version(obj: dict[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
-class ShiftWatcher:
-    """List and watch the shifts of ``namespace`` (None: all) into ``jobs`` until ``stop``."""
+class Watcher:
+    """List and watch the objects of ``namespace`` (None: all) into ``jobs`` (any sink) until
+    ``stop``. ``ShiftSource``'s method names say TrafficShift, the kind it was made for, but
+    ``KubeObjectSource`` follows any kind."""
 
     def __init__(
         self,
         source: ShiftSource,
-        jobs: ShiftJobs,
+        jobs: EventSink,
         namespace: str | None,
         stop: threading.Event,
         *,
         backoff: Backoff = Backoff(),
         wait: Callable[[float], object] | None = None,
+        kind: str = "TrafficShift",
     ) -> None:
         self._source = source
         self._jobs = jobs
         self._namespace = namespace
+        self.namespace = namespace
+        self.kind = kind
         self._stop = stop
         self._backoff = backoff
         self._wait = wait or stop.wait
-        self._log = get_logger(namespace=namespace or "*")
+        self._log = get_logger(namespace=namespace or "*", kind=kind)
         self._failures = 0  # consecutive failures since a watch last proved healthy
         self._healthy_since_list = False
         self.listed = threading.Event()  # set once a list succeeded: the daemon can be ready
@@ -118,7 +173,7 @@ class ShiftWatcher:
         self._healthy_since_list = False
         self._jobs.sync(self._namespace, items)
         self.listed.set()
-        self._log.info("watch.listed", shifts=len(items), resource_version=version)
+        self._log.info("watch.listed", objects=len(items), resource_version=version)
         return version
 
     def _follow(self, version: str) -> None:
@@ -140,3 +195,6 @@ class ShiftWatcher:
     def _healthy(self) -> None:
         self._failures = 0
         self._healthy_since_list = True
+
+
+ShiftWatcher = Watcher  # the name the daemon and its tests know it by

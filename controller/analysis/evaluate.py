@@ -69,6 +69,28 @@ def evaluate_gates(
         message = too_few_requests_message(requests, promql_range(window), min_requests)
         return [inconclusive(gate, message, query=count_query, now=now) for gate in gates]
 
+    return judge_gates(
+        gates,
+        canary=canary,
+        stable=stable,
+        window=window,
+        client=client,
+        now=now,
+        variables=variables,
+    )
+
+
+def judge_gates(
+    gates: Sequence[Gate],
+    *,
+    canary: SubsetSelector,
+    stable: SubsetSelector,
+    window: timedelta,
+    client: QueryClient,
+    now: datetime,
+    variables: ShiftVariables,
+) -> list[GateStatus]:
+    """Query and judge each gate, once the canary is known to have enough requests."""
     context = _Pass(canary, stable, window, variables, client, now)
     statuses: list[GateStatus] = []
     outage: PrometheusError | None = None

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from controller.alerts import AlertDispatch, AlertSettings
 from controller.analysis.client import QueryClient
 from controller.api.profile import GateProfile
+from controller.reconcile.board import GateBoard
 from controller.rollout import Policy
 
 
@@ -48,3 +49,6 @@ class Dependencies:
     check_interval: timedelta
     alerts: AlertDispatch | None = None  # None: alerts are queued in the status, never sent
     alert_settings: AlertSettings = field(default_factory=AlertSettings)
+    # Set: gates are judged in batched rounds (controller.rounds) and ticks take the results
+    # from here. None: each tick queries Prometheus for its own shift when a check is due.
+    board: GateBoard | None = None

@@ -10,10 +10,12 @@ tick redone after a 409 never announces a transition twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from controller.alerts import ALERTS_MISCONFIGURED
+from controller.analysis.batched import CheckRequest
 from controller.analysis.evaluate import evaluate_gates
 from controller.api.status import GateStatus, Phase, TrafficShiftStatus
 from controller.kube.errors import ConflictError, NotFoundError
@@ -23,6 +25,7 @@ from controller.reconcile.alerting import (
     plan_alerts,
     undeliverable_events,
 )
+from controller.reconcile.board import GateBoard
 from controller.reconcile.invalid import mark_invalid
 from controller.reconcile.outcome import TickOutcome
 from controller.reconcile.ports import Dependencies
@@ -68,18 +71,14 @@ def _check_gates(
     deps: Dependencies, target: Target, now: datetime
 ) -> tuple[GateStatus, ...] | None:
     spec = target.shift.spec
-    if not check_due(spec, target.status, now, deps.check_interval):
+    if deps.board is not None:
+        results: Sequence[GateStatus] | None = _batched_check(deps.board, deps, target, now)
+    elif check_due(spec, target.status, now, deps.check_interval):
+        results = _own_check(deps, target, now)
+    else:
+        results = None
+    if results is None:
         return None
-    results = evaluate_gates(
-        target.gates,
-        canary=target.selectors.canary,
-        stable=target.selectors.stable,
-        window=spec.analysis.window,
-        min_requests=spec.analysis.min_requests,
-        client=deps.prometheus,
-        now=now,
-        variables=target.variables,
-    )
     log = get_logger(shift=target.name, namespace=target.namespace)
     for gate in results:
         log.info(
@@ -91,6 +90,56 @@ def _check_gates(
             query=gate.query,
         )
     return tuple(results)
+
+
+def _judgeable(target: Target) -> bool:
+    """Whether the shift's gates are to be checked at all (``check_due``'s first rule)."""
+    status = target.status
+    return (
+        status is not None
+        and not status.write_pending
+        and not target.shift.spec.paused
+        and status.phase in (Phase.PROGRESSING, Phase.HOLDING)
+    )
+
+
+def _batched_check(
+    board: GateBoard, deps: Dependencies, target: Target, now: datetime
+) -> tuple[GateStatus, ...] | None:
+    """Register the shift for the next round and take the last round's result for it."""
+    shift = (target.namespace, target.name)
+    status = target.status
+    if status is None or not _judgeable(target):
+        board.unregister(shift)
+        return None
+    spec = target.shift.spec
+    request = CheckRequest(
+        key=shift,
+        gates=target.gates,
+        canary=target.selectors.canary,
+        stable=target.selectors.stable,
+        window=spec.analysis.window,
+        min_requests=spec.analysis.min_requests,
+        variables=target.variables,
+    )
+    interval = deps.check_interval
+    board.register(shift, request, interval)
+    marks = [t for t in (status.last_check_at, status.step_started_at) if t is not None]
+    return board.take(shift, after=max(marks, default=None), now=now, interval=interval)
+
+
+def _own_check(deps: Dependencies, target: Target, now: datetime) -> list[GateStatus]:
+    spec = target.shift.spec
+    return evaluate_gates(
+        target.gates,
+        canary=target.selectors.canary,
+        stable=target.selectors.stable,
+        window=spec.analysis.window,
+        min_requests=spec.analysis.min_requests,
+        client=deps.prometheus,
+        now=now,
+        variables=target.variables,
+    )
 
 
 def _current_status(target: Target) -> TrafficShiftStatus | None:

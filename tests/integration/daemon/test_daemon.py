@@ -118,9 +118,15 @@ def test_two_shifts_are_promoted_side_by_side_and_a_failing_tick_is_retried(
     info = clean_sandbox
     daemon = start_daemon()
     apply(info, *second_route(info.namespace))
-    # The first three reads of reviews-a fail as if the API server were overloaded.
+    # The first three status writes of reviews-a fail as if the API server were overloaded
+    # (writes, because with the watch cache a tick reads nothing from the API).
     inject_fault(
-        info.api, verb="get", resource="trafficshifts", name="reviews-a", status=503, count=3
+        info.api,
+        verb="update",
+        resource="trafficshifts/status",
+        name="reviews-a",
+        status=503,
+        count=3,
     )
     create(
         info,

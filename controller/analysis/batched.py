@@ -1,0 +1,248 @@
+"""Batched analysis: every due shift's builtin gates in a few PromQL queries, fanned back out.
+
+Owns ``CheckRequest`` (what one shift's check needs), the grouped templates, and
+``evaluate_batch``. Requests are grouped by analysis window and reporter; per group, the canary
+request count and each builtin gate are one query aggregated ``by`` the labels that select a
+subset (service, workload namespace, version), restricted to the namespaces in the group. Each
+shift then takes its canary's series (and, for relative thresholds, its stable subset's, which
+the same query already returned) and is judged exactly as ``evaluate_gates`` would judge it; each
+verdict records the batched query it was judged on. Custom gates have PromQL of their own, which
+cannot be merged safely: they are queried per shift, as before.
+
+Failures mirror the per-shift pass: a count query that fails marks every gate of the group
+Error; a gate query that fails marks that gate Error for the whole group; once Prometheus is
+unreachable the group's remaining queries take the same error instead of waiting again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from string import Template
+
+from controller.analysis.client import FailureKind, PrometheusError, QueryClient, Sample
+from controller.analysis.evaluate import judge_gates
+from controller.analysis.selectors import SubsetSelector, escape_label_value
+from controller.analysis.templates import ShiftVariables, promql_range
+from controller.analysis.verdicts import errored, inconclusive, judge, too_few_requests_message
+from controller.api.gates import Gate
+from controller.api.status import GateStatus
+
+GROUP_LABELS = ("destination_service_name", "destination_workload_namespace", "destination_version")
+_BY = ", ".join(GROUP_LABELS)
+_REQUESTS = "istio_requests_total"
+_BUCKETS = "istio_request_duration_milliseconds_bucket"
+
+
+def _latency(quantile: str) -> str:
+    rate = f"rate({_BUCKETS}{{$matchers}}[$window])"
+    return f"histogram_quantile({quantile}, sum by ({_BY}, le) ({rate}))"
+
+
+# The grouped forms of controller.analysis.templates' builtins. `or (0 * total)` gives a subset
+# with requests but no 5xx an error rate of 0, as `or vector(0)` does per shift.
+BATCHED_TEMPLATES: dict[str, str] = {
+    "error-rate": (
+        f'100 * (sum by ({_BY}) (rate({_REQUESTS}{{$matchers,response_code=~"5.."}}[$window])) '
+        f"or 0 * sum by ({_BY}) (rate({_REQUESTS}{{$matchers}}[$window]))) "
+        f"/ sum by ({_BY}) (rate({_REQUESTS}{{$matchers}}[$window]))"
+    ),
+    "latency-p50": _latency("0.5"),
+    "latency-p90": _latency("0.9"),
+    "latency-p99": _latency("0.99"),
+}
+BATCHED_REQUEST_COUNT = f"sum by ({_BY}) (increase({_REQUESTS}{{$matchers}}[$window]))"
+
+SeriesKey = tuple[str, str, str]  # service, workload namespace, version
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """One shift's check, as the batch needs it."""
+
+    key: Hashable
+    gates: Sequence[Gate]
+    canary: SubsetSelector
+    stable: SubsetSelector
+    window: timedelta
+    min_requests: int
+    variables: ShiftVariables
+
+
+@dataclass
+class BatchResult:
+    """Gate statuses per request key, and the PromQL queries the batch sent."""
+
+    statuses: dict[Hashable, list[GateStatus]] = field(default_factory=dict)
+    queries: int = 0
+
+
+def series_key(selector: SubsetSelector) -> SeriesKey:
+    return (selector.service, selector.namespace, selector.version)
+
+
+def group_matchers(reporter: str, namespaces: Iterable[str]) -> str:
+    """Label matchers for a group: its reporter and its workload namespaces."""
+    # Namespaces passed the label-value grammar; '.' is the one regex character it allows.
+    names = sorted({escape_label_value(ns).replace(".", "\\\\.") for ns in namespaces})
+    within = "|".join(names)
+    return f'reporter="{escape_label_value(reporter)}",destination_workload_namespace=~"{within}"'
+
+
+def render_batched(template: str, matchers: str, window: timedelta) -> str:
+    return Template(template).substitute(matchers=matchers, window=promql_range(window))
+
+
+class _Counted:
+    """The group's client: counts queries and, after an outage, stops sending them."""
+
+    def __init__(self, client: QueryClient) -> None:
+        self.client = client
+        self.sent = 0
+        self.outage: PrometheusError | None = None
+
+    def series(self, promql: str) -> dict[SeriesKey, float]:
+        if self.outage is not None:
+            raise self.outage
+        self.sent += 1
+        try:
+            samples = self.client.instant_query(promql)
+        except PrometheusError as error:
+            if error.kind is FailureKind.UNREACHABLE:
+                self.outage = error
+            raise
+        return _by_series(samples)
+
+    def instant_query(self, promql: str) -> list[Sample]:
+        """For the per-shift custom gates, counted the same way."""
+        if self.outage is not None:
+            raise self.outage
+        self.sent += 1
+        return self.client.instant_query(promql)
+
+
+def _by_series(samples: list[Sample]) -> dict[SeriesKey, float]:
+    values: dict[SeriesKey, float] = {}
+    for sample in samples:
+        labels = sample.labels
+        key = (
+            labels.get("destination_service_name", ""),
+            labels.get("destination_workload_namespace", ""),
+            labels.get("destination_version", ""),
+        )
+        values[key] = sample.value
+    return values
+
+
+def evaluate_batch(
+    requests: Sequence[CheckRequest], *, client: QueryClient, now: datetime
+) -> BatchResult:
+    """Every request's gate statuses, each with ``checked_at = now``."""
+    result = BatchResult()
+    groups: dict[tuple[timedelta, str], list[CheckRequest]] = {}
+    for request in requests:
+        groups.setdefault((request.window, request.canary.reporter), []).append(request)
+    for (window, reporter), members in groups.items():
+        counted = _Counted(client)
+        _Group(members, window, reporter, counted, now).evaluate(result.statuses)
+        result.queries += counted.sent
+    return result
+
+
+class _Group:
+    def __init__(
+        self,
+        members: list[CheckRequest],
+        window: timedelta,
+        reporter: str,
+        client: _Counted,
+        now: datetime,
+    ) -> None:
+        self.members = members
+        self.window = window
+        self.client = client
+        self.now = now
+        namespaces = {m.canary.namespace for m in members} | {m.stable.namespace for m in members}
+        self.matchers = group_matchers(reporter, namespaces)
+
+    def evaluate(self, into: dict[Hashable, list[GateStatus]]) -> None:
+        count_query = render_batched(BATCHED_REQUEST_COUNT, self.matchers, self.window)
+        try:
+            counts = self.client.series(count_query)
+        except PrometheusError as error:
+            for m in self.members:
+                into[m.key] = [errored(g, error, query=count_query, now=self.now) for g in m.gates]
+            return
+        judged = [m for m in self.members if self._enough(m, counts, count_query, into)]
+        builtin = self._builtin_values(judged)
+        for member in judged:
+            into[member.key] = self._judge(member, builtin)
+
+    def _enough(
+        self,
+        member: CheckRequest,
+        counts: dict[SeriesKey, float],
+        query: str,
+        into: dict[Hashable, list[GateStatus]],
+    ) -> bool:
+        count = counts.get(series_key(member.canary))
+        requests = 0 if count is None or math.isnan(count) else round(count)
+        if requests >= member.min_requests:
+            return True
+        message = too_few_requests_message(requests, promql_range(self.window), member.min_requests)
+        into[member.key] = [
+            inconclusive(g, message, query=query, now=self.now) for g in member.gates
+        ]
+        return False
+
+    def _builtin_values(
+        self, members: list[CheckRequest]
+    ) -> dict[str, tuple[str, dict[SeriesKey, float] | PrometheusError]]:
+        names = sorted(
+            {g.name for m in members for g in m.gates if g.query is None and g.is_builtin}
+        )
+        values: dict[str, tuple[str, dict[SeriesKey, float] | PrometheusError]] = {}
+        for name in names:
+            query = render_batched(BATCHED_TEMPLATES[name], self.matchers, self.window)
+            try:
+                values[name] = (query, self.client.series(query))
+            except PrometheusError as error:
+                values[name] = (query, error)
+        return values
+
+    def _judge(
+        self,
+        member: CheckRequest,
+        builtin: dict[str, tuple[str, dict[SeriesKey, float] | PrometheusError]],
+    ) -> list[GateStatus]:
+        custom = [g for g in member.gates if g.name not in builtin or g.query is not None]
+        custom_statuses = iter(self._custom(member, custom)) if custom else iter(())
+        statuses: list[GateStatus] = []
+        for gate in member.gates:
+            if gate.name not in builtin or gate.query is not None:
+                statuses.append(next(custom_statuses))
+                continue
+            query, found = builtin[gate.name]
+            if isinstance(found, PrometheusError):
+                statuses.append(errored(gate, found, query=query, now=self.now))
+                continue
+            value = found.get(series_key(member.canary))
+            stable = found.get(series_key(member.stable)) if gate.is_relative else None
+            statuses.append(
+                judge(gate, value=value, stable_value=stable, query=query, now=self.now)
+            )
+        return statuses
+
+    def _custom(self, member: CheckRequest, gates: list[Gate]) -> list[GateStatus]:
+        """Custom gates, per shift (the batch already checked minRequests)."""
+        return judge_gates(
+            gates,
+            canary=member.canary,
+            stable=member.stable,
+            window=self.window,
+            client=self.client,
+            now=self.now,
+            variables=member.variables,
+        )

@@ -1,0 +1,75 @@
+"""The gate board: where batched rounds post gate results and shift ticks pick them up.
+
+Owns ``GateBoard``. A tick whose shift can be judged (Progressing or Holding, not paused, no
+write pending) registers what its check needs; the round runner (``controller.rounds``) reads
+the registered requests at each round, evaluates them in a few batched queries and posts one
+result per shift. The shift's next tick takes its result, once: a result counts as a check only
+if it was measured after the shift's last check and after its current step began (data from
+before the step judged another weight), and while it is younger than the check interval (a
+result that waited, e.g. behind a pending write, is too old to act on).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from controller.analysis.batched import CheckRequest
+from controller.api.status import GateStatus
+
+ShiftName = tuple[str, str]  # namespace, name
+
+
+@dataclass(frozen=True)
+class Posted:
+    at: datetime
+    gates: tuple[GateStatus, ...]
+
+
+class GateBoard:
+    """Thread-safe: ticks, the round runner and the watch threads all reach it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[ShiftName, tuple[CheckRequest, timedelta]] = {}
+        self._posted: dict[ShiftName, Posted] = {}
+
+    def register(self, shift: ShiftName, request: CheckRequest, interval: timedelta) -> None:
+        with self._lock:
+            self._requests[shift] = (request, interval)
+
+    def unregister(self, shift: ShiftName) -> None:
+        with self._lock:
+            self._requests.pop(shift, None)
+            self._posted.pop(shift, None)
+
+    def intervals(self) -> set[timedelta]:
+        with self._lock:
+            return {interval for _, interval in self._requests.values()}
+
+    def requests(self, interval: timedelta) -> list[CheckRequest]:
+        with self._lock:
+            return [req for req, every in self._requests.values() if every == interval]
+
+    def post(self, results: Mapping[Hashable, Sequence[GateStatus]], at: datetime) -> None:
+        with self._lock:
+            for shift in self._requests:  # one unregistered while the round ran is dropped
+                gates = results.get(shift)
+                if gates is not None:
+                    self._posted[shift] = Posted(at, tuple(gates))
+
+    def take(
+        self, shift: ShiftName, *, after: datetime | None, now: datetime, interval: timedelta
+    ) -> tuple[GateStatus, ...] | None:
+        """The shift's posted result if it is a new check: measured after ``after`` and
+        younger than ``interval``; it is removed either way once found too old or taken."""
+        with self._lock:
+            posted = self._posted.get(shift)
+            if posted is None or (after is not None and posted.at <= after):
+                return None
+            del self._posted[shift]
+        if now - posted.at >= interval:
+            return None
+        return posted.gates

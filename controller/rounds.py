@@ -1,0 +1,84 @@
+"""Batched gate rounds: one scheduler job that checks every registered shift's gates at once.
+
+Owns ``GateRounds``. Rounds are aligned to the wall clock, at each multiple of a check interval
+(``floor(now / interval)`` changes), so every shift checked every 10 s is checked in the same
+round, whatever second its own ticks fall on; shifts with another ``checkInterval`` have rounds
+of their own. A round sends a handful of queries for all of them (``evaluate_batch``) and posts
+the results on the ``GateBoard``, where each shift's next tick (within a tick period) takes
+its own. The job runs every tick period, so a new interval gets its first round at once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from controller.analysis.batched import evaluate_batch
+from controller.analysis.client import QueryClient
+from controller.metrics import ControllerMetrics
+from controller.reconcile.board import GateBoard
+from controller.telemetry import get_logger
+from controller.ticking import always, utc_now
+
+ROUND_JOB_ID = "gate-rounds"
+
+
+def slot(now: datetime, interval: timedelta) -> int:
+    """Which round of ``interval`` the moment ``now`` falls in."""
+    return math.floor(now.timestamp() / interval.total_seconds())
+
+
+class GateRounds:
+    """The round job's function (``run``); ticks no shift itself."""
+
+    def __init__(
+        self,
+        board: GateBoard,
+        client: QueryClient,
+        metrics: ControllerMetrics,
+        *,
+        now: Callable[[], datetime] = utc_now,
+        should_run: Callable[[], bool] = always,
+    ) -> None:
+        self._board = board
+        self._client = client
+        self._metrics = metrics
+        self._now = now
+        self._should_run = should_run
+        self._done: dict[timedelta, int] = {}  # interval -> last slot a round ran in
+        self._log = get_logger()
+
+    def run(self) -> None:
+        """Run the rounds that are due; never raises (a failed round is retried next second)."""
+        if not self._should_run():
+            return
+        now = self._now()
+        for interval in sorted(self._board.intervals()):
+            if self._done.get(interval) == slot(now, interval):
+                continue
+            try:
+                self._round(interval, now)
+            except Exception as exc:  # noqa: BLE001 - any bug stays in this round
+                self._log.warning("gate.round_failed", error=f"{type(exc).__name__}: {exc}")
+                continue
+            self._done[interval] = slot(now, interval)
+
+    def _round(self, interval: timedelta, now: datetime) -> None:
+        started = time.monotonic()
+        requests = self._board.requests(interval)
+        if not requests:
+            return
+        result = evaluate_batch(requests, client=self._client, now=now)
+        self._board.post(result.statuses, now)
+        seconds = time.monotonic() - started
+        self._metrics.prometheus_queries.labels("batched").inc(result.queries)
+        self._metrics.gate_rounds.observe(seconds)
+        self._log.debug(
+            "gate.round",
+            interval_seconds=interval.total_seconds(),
+            shifts=len(requests),
+            queries=result.queries,
+            seconds=round(seconds, 3),
+        )
