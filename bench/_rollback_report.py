@@ -128,7 +128,7 @@ def cpu_lines(cpu: dict[str, float], seconds: float) -> list[str]:
     lines = []
     for name, used in sorted(cpu.items(), key=lambda item: -item[1]):
         share = 100.0 * used / seconds if seconds > 0 else 0.0
-        lines.append(f"  {name:<11} {used:7.1f} CPU s  {share:5.1f}% of one core")
+        lines.append(f"  {name:<15} {used:7.1f} CPU s  {share:5.1f}% of one core")
     return lines
 
 

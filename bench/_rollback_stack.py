@@ -60,6 +60,13 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def box_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy since boot (all processes)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
+
+
 class BenchStack:
     """`with BenchStack(workdir, settings) as stack:`; every process is stopped on exit."""
 

@@ -55,8 +55,9 @@ from _rollback_run import (
     spec_has_check_interval,
     spec_has_critical_max,
 )
-from _rollback_stack import BenchStack, Lane, StackSettings
+from _rollback_stack import BenchStack, Lane, StackSettings, box_busy_seconds
 
+MESH_POLL_SECONDS = 1.0  # how often each mesh re-reads its routes (Istio pushes in about 1 s)
 RUN_RESERVE_SECONDS = 150.0  # a lane starts no run with less than this left of the budget
 
 
@@ -117,6 +118,7 @@ def settings_document(args: argparse.Namespace, configs: list[str], lanes: int) 
         "seed": args.seed,
         "injection": "uniform 0-60 s after step 1 (50%) is on the VirtualService",
         "vs_poll_seconds": 0.1,
+        "mesh_route_poll_seconds": MESH_POLL_SECONDS,
         "cap_seconds": 180,
     }
 
@@ -196,52 +198,59 @@ def main(argv: list[str] | None = None) -> int:
     configs = chosen_configs(args.configs)
     plan = plan_runs(args.runs, configs, args.seed)
     lanes = args.lanes or min(len(plan), 8 if len(configs) == 1 else 12)
+    # SIGINT too: a shell that starts us in the background hands us SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     settings = settings_document(args, configs, lanes)
     print(f"machine: {machine()}")
     print(f"settings: {settings}", flush=True)
     began = time.monotonic()
-    stack_settings = StackSettings(lanes, args.rps, args.scrape, 1.0, "10s")
-    with work_folder(args.keep) as folder, BenchStack(folder, stack_settings) as stack:
-        print(f"stack up in {time.monotonic() - began:.0f} s ({lanes} lanes)", flush=True)
-        cpu_before, measured_from = stack.cpu_by_part(), time.monotonic()
-        try:
-            results = drive(stack, plan, began + args.budget)
-        except KeyboardInterrupt:
-            print("interrupted: stopping every process", file=sys.stderr)
-            return 130
-        measured = time.monotonic() - measured_from
-        cpu = {k: v - cpu_before.get(k, 0.0) for k, v in stack.cpu_by_part().items()}
-        ticks = controller_ticks(stack)
+    try:
+        results, extra = measure(args, plan, lanes, began)
+    except KeyboardInterrupt:
+        print("interrupted: every process stopped", file=sys.stderr)
+        return 130
     wall = time.monotonic() - began
     rows = summarize(plan, results)
-    print_figures(rows, cpu, measured, ticks, wall)
+    print_figures(rows, extra, wall)
     if args.json is not None:
-        write_json(
-            args.json,
-            {
-                "machine": machine(),
-                "settings": settings,
-                "flagger_bound_seconds": FLAGGER_BOUND_SECONDS,
-                "summary": rows,
-                "cpu_seconds": cpu,
-                "measured_seconds": round(measured, 1),
-                "controller_ticks": ticks,
-                "wall_seconds": round(wall, 1),
-                "runs": [result.as_json() for result in results],
-            },
-        )
+        document = {
+            "machine": machine(),
+            "settings": settings,
+            "flagger_bound_seconds": FLAGGER_BOUND_SECONDS,
+            "summary": rows,
+            **extra,
+            "wall_seconds": round(wall, 1),
+            "runs": [result.as_json() for result in results],
+        }
+        write_json(args.json, document)
         print(f"JSON written to {args.json}")
     return 0 if len(results) == len(plan) else 1
 
 
-def print_figures(
-    rows: list[dict[str, Any]],
-    cpu: dict[str, float],
-    measured: float,
-    ticks: dict[str, Any],
-    wall: float,
-) -> None:
+def measure(
+    args: argparse.Namespace, plan: list[RunSpec], lanes: int, began: float
+) -> tuple[list[RunResult], dict[str, Any]]:
+    """Start the stack, drive the plan, and read CPU and tick figures before stopping it."""
+    stack_settings = StackSettings(lanes, args.rps, args.scrape, MESH_POLL_SECONDS, "10s")
+    with work_folder(args.keep) as folder, BenchStack(folder, stack_settings) as stack:
+        print(f"stack up in {time.monotonic() - began:.0f} s ({lanes} lanes)", flush=True)
+        cpu_before, box_before = stack.cpu_by_part(), box_busy_seconds()
+        measured_from = time.monotonic()
+        results = drive(stack, plan, began + args.budget)
+        measured = time.monotonic() - measured_from
+        cpu = {k: v - cpu_before.get(k, 0.0) for k, v in stack.cpu_by_part().items()}
+        cpu["other processes"] = max(0.0, box_busy_seconds() - box_before - sum(cpu.values()))
+        extra = {
+            "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
+            "measured_seconds": round(measured, 1),
+            "controller_ticks": controller_ticks(stack),
+        }
+    return results, extra
+
+
+def print_figures(rows: list[dict[str, Any]], extra: dict[str, Any], wall: float) -> None:
+    measured = extra["measured_seconds"]
     print()
     print(table(rows))
     print(
@@ -249,8 +258,8 @@ def print_figures(
         f"{FLAGGER_BOUND_SECONDS} s"
     )
     print(f"\nCPU over the {measured:.0f} s of runs (2 cores = 200%):")
-    print("\n".join(cpu_lines(cpu, measured)))
-    print(f"controller ticks: {ticks}")
+    print("\n".join(cpu_lines(extra["cpu_seconds"], measured)))
+    print(f"controller ticks: {extra['controller_ticks']}")
     print(f"wall time: {wall:.0f} s")
 
 
