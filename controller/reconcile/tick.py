@@ -38,6 +38,7 @@ from controller.rollout import (
     check_due,
     confirm_write,
     decide,
+    effective_check_interval,
     parse_intent,
 )
 from controller.telemetry import get_logger
@@ -122,7 +123,7 @@ def _batched_check(
         min_requests=spec.analysis.min_requests,
         variables=target.variables,
     )
-    interval = deps.check_interval
+    interval = effective_check_interval(spec, deps.check_interval)
     board.register(shift, request, interval)
     marks = [t for t in (status.last_check_at, status.step_started_at) if t is not None]
     return board.take(shift, after=max(marks, default=None), now=now, interval=interval)
