@@ -37,6 +37,7 @@ from controller.kube.store import ObjectStore
 from controller.metrics import ControllerMetrics, HealthServer
 from controller.reconcile import Cluster, TickOutcome, reconcile_once
 from controller.reconcile.board import GateBoard
+from controller.reconcile.target import TargetMemo
 from controller.rounds import ROUND_JOB_ID, GateRounds
 from controller.scheduler import DEFAULT_WORKERS, ApschedulerJobs, ShiftJobs, ShiftKey, tick_period
 from controller.settings import Settings
@@ -231,6 +232,14 @@ def _object_name(obj: dict[str, Any]) -> str:
     return f"{meta.get('namespace')}/{meta.get('name')}"
 
 
+def _forget(board: GateBoard | None, memo: TargetMemo | None, key: ShiftKey) -> None:
+    """A shift's job is gone: drop what the board and the memo kept for it."""
+    if board is not None:
+        board.unregister((key.namespace, key.name))
+    if memo is not None:
+        memo.forget(key.namespace, key.name)
+
+
 def _watch_cache(wired: Wired) -> WatchCache:
     stores = cache_stores(wired.cluster)
     return WatchCache(
@@ -325,8 +334,9 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
     elector = _elector(wired, settings) if settings.leader_election else None
     leading = _leading(elector, should_run)
     cache = _watch_cache(wired) if settings.watch_cache else None
+    memo = TargetMemo() if cache is not None else None
     if cache is not None:
-        deps = replace(deps, cluster=CachedCluster(wired.cluster, _stores(cache)))
+        deps = replace(deps, cluster=CachedCluster(wired.cluster, _stores(cache)), memo=memo)
     if elector is not None:
         deps = replace(deps, cluster=LeaderOnlyWrites(deps.cluster, elector))
     periodic: list[Periodic] = []
@@ -344,9 +354,7 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
         cache=cache,
         periodic=periodic,
         on_tick_start=metrics.observe_tick_start,
-        on_removed=(lambda key: board.unregister((key.namespace, key.name)))
-        if board is not None
-        else (lambda _key: None),
+        on_removed=partial(_forget, board, memo),
     )
     health = HealthServer(
         metrics, daemon.ready, host=settings.metrics_host, port=settings.metrics_port

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from controller.alerts import AlertDispatch, AlertSettings
 from controller.analysis.client import QueryClient
 from controller.api.profile import GateProfile
 from controller.reconcile.board import GateBoard
+
+if TYPE_CHECKING:
+    from controller.reconcile.target import TargetMemo
 from controller.rollout import Policy
 
 
@@ -52,3 +55,5 @@ class Dependencies:
     # Set: gates are judged in batched rounds (controller.rounds) and ticks take the results
     # from here. None: each tick queries Prometheus for its own shift when a check is due.
     board: GateBoard | None = None
+    # Set (with a watch-cache cluster): resolved Targets are reused while nothing changed.
+    memo: TargetMemo | None = None

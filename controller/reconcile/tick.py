@@ -62,7 +62,10 @@ def _tick(deps: Dependencies, namespace: str, name: str, now: datetime) -> TickO
     except NotFoundError:
         return TickOutcome(namespace, name, None, message="TrafficShift deleted")
     try:
-        target = resolve(deps.cluster, obj, deps.profiles)
+        if deps.memo is not None:
+            target = deps.memo.resolve(deps.cluster, obj, deps.profiles)
+        else:
+            target = resolve(deps.cluster, obj, deps.profiles)
     except InvalidShiftError as exc:
         return mark_invalid(deps, obj, str(exc), now)
     return _run(deps, target, now)
