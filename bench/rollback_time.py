@@ -64,7 +64,9 @@ RUN_RESERVE_SECONDS = 150.0  # a lane starts no run with less than this left of 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per fault kind (default 20)")
-    parser.add_argument("--lanes", type=int, default=0, help="parallel lanes (default: by runs)")
+    parser.add_argument(
+        "--lanes", type=int, default=0, help="parallel lanes (default 8; 12 with two configs)"
+    )
     parser.add_argument("--rps", type=float, default=10.0, help="load per lane (default 10)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the injection moments")
     parser.add_argument("--scrape", default="5s", help="Prometheus scrape interval (default 5s)")
