@@ -10,7 +10,7 @@ lanes (one namespace and mesh each) on one API stand-in, one Prometheus and one
     .venv/bin/python bench/rollback_time.py --runs 2 --lanes 4 --json /tmp/rollback.json
 
 A second configuration with critical thresholds (error-rate criticalMax 5, latency-p99
-criticalMax 2500) is measured beside the first when the TrafficShift API has `criticalMax`.
+criticalMax 2000) is measured beside the first when the TrafficShift API has `criticalMax`.
 """
 
 from __future__ import annotations
