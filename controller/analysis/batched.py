@@ -26,7 +26,13 @@ from controller.analysis.client import FailureKind, PrometheusError, QueryClient
 from controller.analysis.evaluate import judge_gates
 from controller.analysis.selectors import SubsetSelector, escape_label_value
 from controller.analysis.templates import ShiftVariables, promql_range
-from controller.analysis.verdicts import errored, inconclusive, judge, too_few_requests_message
+from controller.analysis.verdicts import (
+    errored,
+    inconclusive,
+    is_missing,
+    judge,
+    too_few_requests_message,
+)
 from controller.api.gates import Gate
 from controller.api.status import GateStatus
 
@@ -225,7 +231,9 @@ class _Group:
                 statuses.append(errored(gate, found, query=query, now=self.now))
                 continue
             value = found.get(series_key(member.canary))
-            stable = found.get(series_key(member.stable)) if gate.is_relative else None
+            # As the per-shift pass: the stable side is only looked at when the canary has data.
+            wanted = gate.is_relative and not is_missing(value)
+            stable = found.get(series_key(member.stable)) if wanted else None
             statuses.append(
                 judge(gate, value=value, stable_value=stable, query=query, now=self.now)
             )
