@@ -137,11 +137,21 @@ def measure(
         if result.ticks > 0:
             result.api_requests_per_tick = api_requests / result.ticks
             result.cpu_seconds_per_1000_ticks = 1000 * cpu / result.ticks
-    lag = bucket_delta(before.lag_buckets, after.lag_buckets)
-    if lag is not None:
-        result.lag_p50 = bucket_quantile(0.5, lag)
-        result.lag_p99 = bucket_quantile(0.99, lag)
+    if before.tick_errors is not None and after.tick_errors is not None:
+        result.tick_errors = after.tick_errors - before.tick_errors
+    _lag_quantiles(result, bucket_delta(before.lag_buckets, after.lag_buckets))
     return result
+
+
+def _lag_quantiles(result: ModeResult, lag: dict[float, float] | None) -> None:
+    if lag is None:
+        return
+    quantiles = [bucket_quantile(q, lag) for q in (0.5, 0.99)]
+    if result.lag_max is not None:
+        ceiling = result.lag_max
+        result.lag_capped_at_max = any(q is not None and q > ceiling for q in quantiles)
+        quantiles = [None if q is None else min(q, ceiling) for q in quantiles]
+    result.lag_p50, result.lag_p99 = quantiles
 
 
 def run_mode(stack: ScaleStack, workdir: Path, mode: str, args: argparse.Namespace) -> ModeResult:
