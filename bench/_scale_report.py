@@ -66,8 +66,15 @@ def read_controller(text: str) -> ControllerReading:
         ticks_source=ticks_source,
         lag_buckets=buckets or None,
         lag_max=max(v for _, v in found[LAG_MAX]) if found[LAG_MAX] else None,
-        tick_errors=sum(v for _, v in found[TICK_ERRORS]) if found[TICK_ERRORS] else None,
+        tick_errors=_labelled_total(text, TICK_ERRORS, found[TICK_ERRORS]),
     )
+
+
+def _labelled_total(text: str, name: str, found: list[Sample]) -> float | None:
+    """Sum of a labelled counter; 0 when it is declared but has no series yet (no errors)."""
+    if found:
+        return sum(v for _, v in found)
+    return 0.0 if f"# HELP {name} " in text else None
 
 
 def read_query_count(prometheus_metrics: str) -> float | None:
