@@ -101,7 +101,10 @@ class Daemon:
     ) -> None:
         self.stopping = threading.Event()
         self.stop_timeout = stop_timeout
-        self.ticker = ShiftTicker(reconcile, should_run=should_run)
+        self._cache_watchers: list[ShiftWatcher] = []
+        # With a cache, no tick runs before every cached kind was listed: a missing object
+        # would otherwise be taken as deleted, or fail the tick.
+        self.ticker = ShiftTicker(reconcile, should_run=lambda: self._cached() and should_run())
         periodic_ids = {job.job_id for job in periodic}
 
         def started(job_id: str, lag: float) -> None:
@@ -127,6 +130,7 @@ class Daemon:
             for src, sink, kind in follow
             for scope in scopes
         ]
+        self._cache_watchers = [w for w in self.watchers if w.kind != "TrafficShift"]
         self._watchers = [
             threading.Thread(
                 target=watcher.run,
@@ -136,6 +140,9 @@ class Daemon:
             )
             for watcher in self.watchers
         ]
+
+    def _cached(self) -> bool:
+        return all(watcher.listed.is_set() for watcher in self._cache_watchers)
 
     def ready(self) -> bool:
         """Every watcher has listed its shifts at least once."""

@@ -26,6 +26,7 @@ from controller.reconcile.alerting import (
     undeliverable_events,
 )
 from controller.reconcile.board import GateBoard
+from controller.reconcile.freshness import only_refreshes, refresh_round
 from controller.reconcile.invalid import mark_invalid
 from controller.reconcile.outcome import TickOutcome
 from controller.reconcile.ports import Dependencies
@@ -195,7 +196,8 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         now=now,
     )
     recorder = _Recorder(deps, target.obj, target.status)
-    recorder.write(planned.status)  # the decision and the alerts it owes, before any VS write
+    if _worth_recording(deps, target, decision, planned.status, now):
+        recorder.write(planned.status)  # the decision and the alerts it owes, before any VS write
     _announce(deps, recorder.obj, target, decision, now)
     if newly_misconfigured(target.status, planned):
         recorder.event(ALERTS_MISCONFIGURED, planned.misconfigured, now)
@@ -235,6 +237,23 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         status=final,
         alert_deliveries=alert_results,
     )
+
+
+def _worth_recording(
+    deps: Dependencies,
+    target: Target,
+    decision: Decision,
+    status: TrafficShiftStatus,
+    now: datetime,
+) -> bool:
+    """False only for a batched check that refreshed numbers alone, outside the shift's
+    refresh round (see ``freshness``)."""
+    if deps.board is None or decision.action is not Action.NONE or decision.transitions:
+        return True
+    if not only_refreshes(target.status, status):
+        return True
+    interval = effective_check_interval(target.shift.spec, deps.check_interval)
+    return refresh_round(target.namespace, target.name, now, interval)
 
 
 def _deliver(recorder: _Recorder, now: datetime) -> tuple[tuple[str, str], ...]:

@@ -30,6 +30,7 @@ from controller.manifests import load_profiles, profile_dir
 from controller.metrics import ControllerMetrics
 from controller.reconcile import Dependencies, reconcile_once
 from controller.reconcile.board import GateBoard
+from controller.reconcile.freshness import refresh_round
 from controller.rollout import Policy
 from controller.rounds import GateRounds
 from controller.sandbox.apiserver.admin import request_counts
@@ -214,8 +215,9 @@ def test_one_batched_round_checks_every_shift_with_one_query_per_gate(
     sandbox: SandboxInfo, api: Api, perf_namespace: list[tuple[str, str]]
 ) -> None:
     """One round for six shifts sends 1 + 2 queries (request count, error rate, p99) and each
-    shift's next tick records its verdicts with one status write; per-shift checks of the same
-    shifts send 3 queries each."""
+    shift's next tick records its verdicts with one status write; a round that changes no verdict
+    is written only by the shifts whose refresh round it is; per-shift checks of the same shifts
+    send 3 queries each."""
     plain, cluster = _deps(api, sandbox)
     board = GateBoard()
     deps, _ = _deps(api, sandbox, cluster=_cached(cluster), board=board)
@@ -243,7 +245,18 @@ def test_one_batched_round_checks_every_shift_with_one_query_per_gate(
         assert [gate["name"] for gate in status["gates"]] == ["error-rate", "latency-p99"]
         assert all("sum by (destination_service_name" in g["query"] for g in status["gates"])
 
+    # The next round changes no verdict: only the shifts whose refresh round it is write.
+    next_round = round_at + CHECK_INTERVAL
+    GateRounds(board, counting, ControllerMetrics(), now=lambda: next_round).run()
+    assert counting.sent == 2 * (1 + GATES)
+    before = _api_requests(api)
+    _tick_all(deps, perf_namespace, next_round + timedelta(seconds=0.5))
+    refreshing = [s for s in perf_namespace if refresh_round(*s, next_round, CHECK_INTERVAL)]
+    assert _delta(before, _api_requests(api)) == (
+        {"trafficshifts.update": len(refreshing)} if refreshing else {}
+    )
+
     per_shift = plain.prometheus
     assert isinstance(per_shift, CountingClient)
-    _tick_all(plain, perf_namespace, after_round + CHECK_INTERVAL)
+    _tick_all(plain, perf_namespace, next_round + CHECK_INTERVAL + timedelta(seconds=1))
     assert per_shift.sent == (1 + GATES) * SHIFTS
