@@ -31,6 +31,7 @@ class ControllerMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self._seen: set[tuple[str, str]] = set()
+        self._shown: dict[tuple[str, str], tuple[str, int, int]] = {}
         r = self.registry
         self.phase = Gauge(
             "weightgate_shift_phase",
@@ -142,10 +143,13 @@ class ControllerMetrics:
             for reason in _ROLLBACK_REASONS:
                 self.rollbacks.labels(*shift, reason)
             self.promotions.labels(*shift)
-        for phase in _PHASES:
-            self.phase.labels(*shift, phase).set(1 if phase == outcome.phase.value else 0)
-        self.weight.labels(*shift).set(outcome.weight)
-        self.step.labels(*shift).set(outcome.step)
+        shown = (outcome.phase.value, outcome.weight, outcome.step)
+        if self._shown.get(shift) != shown:  # most ticks change none of these
+            self._shown[shift] = shown
+            for phase in _PHASES:
+                self.phase.labels(*shift, phase).set(1 if phase == outcome.phase.value else 0)
+            self.weight.labels(*shift).set(outcome.weight)
+            self.step.labels(*shift).set(outcome.step)
         for gate in outcome.gates:
             self._observe_gate(shift, gate)
         for transition in outcome.transitions:
@@ -165,6 +169,7 @@ class ControllerMetrics:
     def forget(self, namespace: str, name: str) -> None:
         """Drop a deleted shift's series so dashboards do not show ghosts."""
         self._seen.discard((namespace, name))
+        self._shown.pop((namespace, name), None)
         for metric in (self.phase, self.weight, self.step, self.gate_value):
             for labels in list(_label_sets(metric)):
                 if labels[:2] == (namespace, name):

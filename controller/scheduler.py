@@ -155,16 +155,16 @@ class ShiftJobs:
         generation = generation_of(obj)
         seen = self._generations.get(key)
         self._generations[key] = generation
+        if seen == generation:
+            return JobChange.NONE  # most events: our own status writes coming back
         log = get_logger(shift=key.name, namespace=key.namespace, generation=generation)
         if seen is None:
             self._table.add(key)
             log.info("job.added", phase=status.get("phase") or "new")
             return JobChange.ADDED
-        if seen != generation:
-            self._table.run_now(key)
-            log.info("job.changed", reason="spec changed", previous_generation=seen)
-            return JobChange.RUN_NOW
-        return JobChange.NONE
+        self._table.run_now(key)
+        log.info("job.changed", reason="spec changed", previous_generation=seen)
+        return JobChange.RUN_NOW
 
     def _remove(self, key: ShiftKey, *, reason: str) -> JobChange:
         if self._generations.pop(key, None) is None:

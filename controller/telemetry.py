@@ -40,6 +40,7 @@ def configure_logging(
         if as_json
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
+    _level["value"] = _LEVELS.get(level, logging.INFO)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -52,6 +53,14 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+
+
+_level = {"value": logging.INFO}
+
+
+def debug_enabled() -> bool:
+    """Whether debug lines are written (hot paths skip building them otherwise)."""
+    return _level["value"] <= logging.DEBUG
 
 
 def get_logger(**context: Any) -> Any:

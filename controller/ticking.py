@@ -21,7 +21,7 @@ from controller.analysis.client import QueryClient, Sample
 from controller.kube.errors import KubeError
 from controller.reconcile import TickOutcome
 from controller.scheduler import ShiftKey
-from controller.telemetry import get_logger
+from controller.telemetry import debug_enabled, get_logger
 
 Reconcile = Callable[[str, str, datetime], TickOutcome]
 # A failure that keeps recurring is logged again every this many ticks (about a minute at 1s),
@@ -35,6 +35,16 @@ def utc_now() -> datetime:
 
 def always() -> bool:
     return True
+
+
+@dataclass(frozen=True)
+class _Last:
+    """What the log lines of a shift's later ticks say about where it stands (kept small: a
+    thousand shifts' whole outcomes would hold a thousand statuses)."""
+
+    phase: Any
+    step: int
+    weight: int
 
 
 @dataclass
@@ -63,7 +73,7 @@ class ShiftTicker:
         self._stopping = False
         self._running: dict[ShiftKey, int] = {}
         self._failing: dict[ShiftKey, _Failing] = {}
-        self._last: dict[ShiftKey, TickOutcome] = {}
+        self._last: dict[ShiftKey, _Last] = {}
         self._idle = threading.Condition()
 
     def tick(self, key: ShiftKey) -> None:
@@ -140,8 +150,10 @@ class ShiftTicker:
         )
 
     def _succeeded(self, key: ShiftKey, outcome: TickOutcome) -> None:
-        self._last[key] = outcome
+        self._last[key] = _Last(outcome.phase, outcome.step, outcome.weight)
         failing = self._failing.pop(key, None)
+        if failing is None and outcome.phase is not None and not debug_enabled():
+            return  # the usual quiet tick: nothing to log, so no logger is built
         log = self._log(key)
         if failing is not None:
             log.info("tick.recovered", after_failures=failing.count)

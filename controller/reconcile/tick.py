@@ -196,7 +196,7 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         now=now,
     )
     recorder = _Recorder(deps, target.obj, target.status)
-    if _worth_recording(deps, target, decision, planned.status, now):
+    if gates is None or _worth_recording(deps, target, decision, planned.status, now):
         recorder.write(planned.status)  # the decision and the alerts it owes, before any VS write
     _announce(deps, recorder.obj, target, decision, now)
     if newly_misconfigured(target.status, planned):
@@ -246,8 +246,8 @@ def _worth_recording(
     status: TrafficShiftStatus,
     now: datetime,
 ) -> bool:
-    """False only for a batched check that refreshed numbers alone, outside the shift's
-    refresh round (see ``freshness``)."""
+    """For a tick that checked the gates: False only for a batched check that refreshed
+    numbers alone, outside the shift's refresh round (see ``freshness``)."""
     if deps.board is None or decision.action is not Action.NONE or decision.transitions:
         return True
     if not only_refreshes(target.status, status):
