@@ -77,7 +77,7 @@ class Periodic:
 class WatchCache:
     """The watch cache's stores: shifts are fed by the shift watch, ``others`` by their own."""
 
-    shifts: ObjectStore
+    stores: CacheStores
     others: Sequence[tuple[ShiftSource, ObjectStore]]
 
 
@@ -121,7 +121,7 @@ class Daemon:
         self._periodic = list(periodic)
         self.jobs = ShiftJobs(self.table)
         scopes: list[str | None] = list(namespaces) or [None]
-        shift_sink: EventSink = self.jobs if cache is None else Tee(cache.shifts, self.jobs)
+        shift_sink: EventSink = self.jobs if cache is None else Tee(cache.stores.shifts, self.jobs)
         follow = [(source, shift_sink, "TrafficShift")]
         if cache is not None:
             follow += [(src, store, store.resource.kind) for src, store in cache.others]
@@ -250,17 +250,12 @@ def _forget(board: GateBoard | None, memo: TargetMemo | None, key: ShiftKey) -> 
 def _watch_cache(wired: Wired) -> WatchCache:
     stores = cache_stores(wired.cluster)
     return WatchCache(
-        stores.shifts,
+        stores,
         [
             (KubeObjectSource(wired.client, store.resource), store)
             for store in (stores.virtual_services, stores.destination_rules)
         ],
     )
-
-
-def _stores(cache: WatchCache) -> CacheStores:
-    services, rules = (store for _, store in cache.others)
-    return CacheStores(cache.shifts, services, rules)
 
 
 def _elector(wired: Wired, settings: Settings) -> LeaderElector:
@@ -343,7 +338,7 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
     cache = _watch_cache(wired) if settings.watch_cache else None
     memo = TargetMemo() if cache is not None else None
     if cache is not None:
-        deps = replace(deps, cluster=CachedCluster(wired.cluster, _stores(cache)), memo=memo)
+        deps = replace(deps, cluster=CachedCluster(wired.cluster, cache.stores), memo=memo)
     if elector is not None:
         deps = replace(deps, cluster=LeaderOnlyWrites(deps.cluster, elector))
     periodic: list[Periodic] = []
