@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from controller.sandbox.promstack.readyfile import write_ready_file
+from controller.sandbox.promstack.readyfile import serve_until_signalled
 
 MAX_BODY_BYTES = 1024 * 1024
 SHUTDOWN_POLL_SECONDS = 0.05  # how soon serve_forever notices a stop request
@@ -184,14 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path, help="write the URL here once listening")
     args = parser.parse_args(argv)
     server = SinkServer(args.port).start()
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    if args.ready_file is not None:
-        write_ready_file(args.ready_file, server.url, server.port)
-    while not stopping.wait(0.5):
-        pass
-    server.stop()
+    serve_until_signalled(server, args.ready_file)
     return 0
 
 

@@ -8,15 +8,13 @@ the ready file (the sandbox's usual handshake).
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from pathlib import Path
 
 from controller.sandbox.exporter.catalog import service_catalog
 from controller.sandbox.exporter.model import TrafficModel
 from controller.sandbox.exporter.render import ScrapeRenderer
 from controller.sandbox.exporter.server import ExporterServer
-from controller.sandbox.promstack.readyfile import write_ready_file
+from controller.sandbox.promstack.readyfile import serve_until_signalled
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,15 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from exc
     server = ExporterServer(ScrapeRenderer(services, model, args.seed), port=args.port)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
     server.start()
-    if args.ready_file is not None:
-        write_ready_file(args.ready_file, server.url, server.port)
-    while not stopping.wait(0.5):
-        pass
-    server.stop()
+    serve_until_signalled(server, args.ready_file)
     return 0
 
 

@@ -7,8 +7,6 @@ the server until SIGTERM/SIGINT, and announcing the URL through the ready file.
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from pathlib import Path
 
 from controller.sandbox.mesh.app import Mesh
@@ -19,7 +17,7 @@ from controller.sandbox.mesh.sources import (
     api_route_source,
     file_route_source,
 )
-from controller.sandbox.promstack.readyfile import write_ready_file
+from controller.sandbox.promstack.readyfile import serve_until_signalled
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -60,15 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     mesh = Mesh(route_source(args), namespace=args.namespace, seed=args.seed)
     server = MeshServer(mesh, port=args.port, rps=args.rps)
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
     server.start()
-    if args.ready_file is not None:
-        write_ready_file(args.ready_file, server.url, server.port)
-    while not stopping.wait(0.5):
-        pass
-    server.stop()
+    serve_until_signalled(server, args.ready_file)
     return 0
 
 
