@@ -40,6 +40,7 @@ from controller.rollout import (
     confirm_write,
     decide,
     effective_check_interval,
+    gates_judged,
     parse_intent,
 )
 from controller.telemetry import get_logger
@@ -97,24 +98,13 @@ def _check_gates(
     return tuple(results)
 
 
-def _judgeable(target: Target) -> bool:
-    """Whether the shift's gates are to be checked at all (``check_due``'s first rule)."""
-    status = target.status
-    return (
-        status is not None
-        and not status.write_pending
-        and not target.shift.spec.paused
-        and status.phase in (Phase.PROGRESSING, Phase.HOLDING)
-    )
-
-
 def _batched_check(
     board: GateBoard, deps: Dependencies, target: Target, now: datetime
 ) -> tuple[GateStatus, ...] | None:
     """Register the shift for the next round and take the last round's result for it."""
     shift = (target.namespace, target.name)
     status = target.status
-    if status is None or not _judgeable(target):
+    if status is None or not gates_judged(target.shift.spec, status):
         board.unregister(shift)
         return None
     spec = target.shift.spec

@@ -17,7 +17,13 @@ from controller.rollout.intents import (
     parse_intent,
     refusal,
 )
-from controller.rollout.machine import check_due, confirm_write, decide, effective_check_interval
+from controller.rollout.machine import (
+    check_due,
+    confirm_write,
+    decide,
+    effective_check_interval,
+    gates_judged,
+)
 
 __all__ = [
     "INTENT_ANNOTATION",
@@ -33,6 +39,7 @@ __all__ = [
     "confirm_write",
     "decide",
     "effective_check_interval",
+    "gates_judged",
     "parse_intent",
     "refusal",
     "shift_hash",

@@ -47,6 +47,12 @@ def confirm_write(status: TrafficShiftStatus, now: datetime) -> TrafficShiftStat
     return lifecycle.confirm_write(status, now)
 
 
+def gates_judged(spec: TrafficShiftSpec, status: TrafficShiftStatus) -> bool:
+    """Whether the shift's gates are checked at all now: it is Progressing or Holding, not
+    paused, with no route write waiting to be confirmed."""
+    return not status.write_pending and not spec.paused and status.phase in _JUDGED
+
+
 def check_due(
     spec: TrafficShiftSpec,
     status: TrafficShiftStatus | None,
@@ -57,7 +63,7 @@ def check_due(
 
     `check_interval` is the controller-wide default; the shift's ``analysis.checkInterval``
     wins when set."""
-    if status is None or status.write_pending or spec.paused or status.phase not in _JUDGED:
+    if status is None or not gates_judged(spec, status):
         return False
     last = status.last_check_at
     if last is None:
