@@ -17,24 +17,34 @@ unreachable the group's remaining queries take the same error instead of waiting
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from string import Template
 
 from controller.analysis.client import FailureKind, PrometheusError, QueryClient, Sample
 from controller.analysis.evaluate import judge_gates
+from controller.analysis.readings import (
+    Readings,
+    SequentialResult,
+    judge_member,
+    keyed,
+    needs_buckets,
+    read_counters,
+)
 from controller.analysis.selectors import SubsetSelector, escape_label_value
 from controller.analysis.templates import ShiftVariables, promql_range
 from controller.analysis.verdicts import (
     errored,
     inconclusive,
     is_missing,
-    judge,
+    judge_or_fall_back,
     too_few_requests_message,
 )
 from controller.api.gates import Gate
-from controller.api.status import GateStatus
+from controller.api.judging import gate_judge
+from controller.api.status import Evidence, GateStatus, TrafficShiftStatus
+from controller.api.trafficshift import Judge, TrafficShiftSpec
 
 GROUP_LABELS = ("destination_service_name", "destination_workload_namespace", "destination_version")
 _BY = ", ".join(GROUP_LABELS)
@@ -75,13 +85,26 @@ class CheckRequest:
     window: timedelta
     min_requests: int
     variables: ShiftVariables
+    judge: Judge = Judge.THRESHOLD
+    confidence: float = 0.99
+    # Sequential judge: the shift's evidence so far, and the step it is at.
+    evidence: Evidence | None = None
+    step: int = 0
+    step_started_at: datetime | None = None
+    # Threshold judge at a 100% step: the stable values of relative gates from earlier steps.
+    stable_fallback: Mapping[str, float] = field(default_factory=dict)
+
+    def gates_for(self, judge: Judge) -> list[Gate]:
+        return [g for g in self.gates if gate_judge(g, self.judge) is judge]
 
 
 @dataclass
 class BatchResult:
-    """Gate statuses per request key, and the PromQL queries the batch sent."""
+    """Gate statuses per request key, the sequential judge's evidence per key, and the number of
+    PromQL queries the batch sent."""
 
     statuses: dict[Hashable, list[GateStatus]] = field(default_factory=dict)
+    evidence: dict[Hashable, Evidence] = field(default_factory=dict)
     queries: int = 0
 
 
@@ -148,9 +171,19 @@ def evaluate_batch(
         groups.setdefault((request.window, request.canary.reporter), []).append(request)
     for (window, reporter), members in groups.items():
         counted = _Counted(client)
-        _Group(members, window, reporter, counted, now).evaluate(result.statuses)
+        group = _Group(members, window, reporter, counted, now)
+        threshold = group.evaluate_thresholds()
+        sequential = group.evaluate_sequential()
+        for member in members:
+            found = {**threshold.get(member.key, {}), **_statuses(sequential.get(member.key))}
+            result.statuses[member.key] = [found[g.name] for g in member.gates]
+        result.evidence.update(keyed(sequential))
         result.queries += counted.sent
     return result
+
+
+def _statuses(result: SequentialResult | None) -> dict[str, GateStatus]:
+    return {} if result is None else result.statuses
 
 
 class _Group:
@@ -169,15 +202,52 @@ class _Group:
         namespaces = {m.canary.namespace for m in members} | {m.stable.namespace for m in members}
         self.matchers = group_matchers(reporter, namespaces)
 
-    def evaluate(self, into: dict[Hashable, list[GateStatus]]) -> None:
+    def evaluate_thresholds(self) -> dict[Hashable, dict[str, GateStatus]]:
+        """Statuses of the gates the threshold judge decides, by member and gate name."""
+        views = [replace(m, gates=m.gates_for(Judge.THRESHOLD)) for m in self.members]
+        views = [v for v in views if v.gates]
+        into: dict[Hashable, list[GateStatus]] = {}
+        if views:
+            self._evaluate(views, into)
+        return {key: {s.name: s for s in statuses} for key, statuses in into.items()}
+
+    def evaluate_sequential(self) -> dict[Hashable, SequentialResult]:
+        """Read the group's counters once, then judge every member's sequential gates."""
+        members = [(m, m.gates_for(Judge.SEQUENTIAL)) for m in self.members]
+        members = [(m, gates) for m, gates in members if gates]
+        if not members:
+            return {}
+        buckets = any(needs_buckets(gates) for _, gates in members)
+        try:
+            readings, sent = read_counters(
+                self.client.instant_query, self.matchers, buckets=buckets
+            )
+            found: Readings | PrometheusError = readings
+        except PrometheusError as error:
+            found, sent = error, {}
+        return {
+            m.key: judge_member(
+                m,
+                gates=gates,
+                readings=found,
+                sent=sent,
+                query=self.client.instant_query,
+                now=self.now,
+            )
+            for m, gates in members
+        }
+
+    def _evaluate(
+        self, members: list[CheckRequest], into: dict[Hashable, list[GateStatus]]
+    ) -> None:
         count_query = render_batched(BATCHED_REQUEST_COUNT, self.matchers, self.window)
         try:
             counts = self.client.series(count_query)
         except PrometheusError as error:
-            for m in self.members:
+            for m in members:
                 into[m.key] = [errored(g, error, query=count_query, now=self.now) for g in m.gates]
             return
-        judged = [m for m in self.members if self._enough(m, counts, count_query, into)]
+        judged = [m for m in members if self._enough(m, counts, count_query, into)]
         builtin = self._builtin_values(judged)
         for member in judged:
             into[member.key] = self._judge(member, builtin)
@@ -235,7 +305,14 @@ class _Group:
             wanted = gate.is_relative and not is_missing(value)
             stable = found.get(series_key(member.stable)) if wanted else None
             statuses.append(
-                judge(gate, value=value, stable_value=stable, query=query, now=self.now)
+                judge_or_fall_back(
+                    gate,
+                    value=value,
+                    stable_value=stable,
+                    fallback=member.stable_fallback.get(gate.name),
+                    query=query,
+                    now=self.now,
+                )
             )
         return statuses
 
@@ -249,4 +326,36 @@ class _Group:
             client=self.client,
             now=self.now,
             variables=member.variables,
+            stable_fallback=member.stable_fallback,
         )
+
+
+def request_for(
+    key: Hashable,
+    spec: TrafficShiftSpec,
+    status: TrafficShiftStatus | None,
+    gates: Sequence[Gate],
+    *,
+    canary: SubsetSelector,
+    stable: SubsetSelector,
+    variables: ShiftVariables,
+) -> CheckRequest:
+    """The check a shift needs now, from its spec and its recorded status."""
+    fallback: dict[str, float] = {}
+    if status is not None and status.canary_weight == 100:
+        fallback = {g.name: g.stable_value for g in status.gates if g.stable_value is not None}
+    return CheckRequest(
+        key=key,
+        gates=gates,
+        canary=canary,
+        stable=stable,
+        window=spec.analysis.window,
+        min_requests=spec.analysis.min_requests,
+        variables=variables,
+        judge=spec.analysis.judge,
+        confidence=spec.analysis.confidence,
+        evidence=None if status is None else status.evidence,
+        step=0 if status is None else status.current_step,
+        step_started_at=None if status is None else status.step_started_at,
+        stable_fallback=fallback,
+    )

@@ -11,7 +11,7 @@ remaining gates take the same error instead of waiting for it again.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +28,7 @@ from controller.analysis.verdicts import (
     errored,
     inconclusive,
     is_missing,
-    judge,
+    judge_or_fall_back,
     too_few_requests_message,
 )
 from controller.api.gates import Gate
@@ -45,6 +45,7 @@ class _Pass:
     variables: ShiftVariables
     client: QueryClient
     now: datetime
+    stable_fallback: Mapping[str, float]
 
 
 def evaluate_gates(
@@ -57,8 +58,11 @@ def evaluate_gates(
     client: QueryClient,
     now: datetime,
     variables: ShiftVariables,
+    stable_fallback: Mapping[str, float] | None = None,
 ) -> list[GateStatus]:
-    """A GateStatus per gate, in order, each with ``checked_at = now``."""
+    """A GateStatus per gate, in order, each with ``checked_at = now``.
+
+    `stable_fallback`: at a 100% step, the stable values of relative gates from earlier steps."""
     count_query = render_request_count(canary, window)
     try:
         count = single_value(client.instant_query(count_query))
@@ -77,6 +81,7 @@ def evaluate_gates(
         client=client,
         now=now,
         variables=variables,
+        stable_fallback=stable_fallback,
     )
 
 
@@ -89,9 +94,10 @@ def judge_gates(
     client: QueryClient,
     now: datetime,
     variables: ShiftVariables,
+    stable_fallback: Mapping[str, float] | None = None,
 ) -> list[GateStatus]:
     """Query and judge each gate, once the canary is known to have enough requests."""
-    context = _Pass(canary, stable, window, variables, client, now)
+    context = _Pass(canary, stable, window, variables, client, now, stable_fallback or {})
     statuses: list[GateStatus] = []
     outage: PrometheusError | None = None
     for gate in gates:
@@ -143,7 +149,15 @@ def _evaluate_gate(gate: Gate, context: _Pass) -> tuple[GateStatus, PrometheusEr
         except PrometheusError as error:
             message = f"stable side: {error.message} (query: {stable_query})"
             return errored(gate, message, query=query, now=context.now), error
-    return judge(gate, value=value, stable_value=stable_value, query=query, now=context.now), None
+    judged = judge_or_fall_back(
+        gate,
+        value=value,
+        stable_value=stable_value,
+        fallback=context.stable_fallback.get(gate.name),
+        query=query,
+        now=context.now,
+    )
+    return judged, None
 
 
 def _render(gate: Gate, context: _Pass, *, subject: SubsetSelector) -> str:

@@ -149,6 +149,28 @@ def judge(
     return status(GateVerdict.PASS, f"{gate.name} " + ", ".join(c.said for c in checks))
 
 
+def judge_or_fall_back(
+    gate: Gate,
+    *,
+    value: float | None,
+    stable_value: float | None,
+    fallback: float | None,
+    query: str,
+    now: datetime,
+) -> GateStatus:
+    """`judge`, except that a relative gate whose stable value is missing is judged against
+    `fallback`, the stable value from before a 100% step (the stable subset has no traffic at
+    100%, so it has no current value; the earlier steps' value is the comparison left)."""
+    if not gate.is_relative or not is_missing(stable_value) or fallback is None:
+        return judge(gate, value=value, stable_value=stable_value, query=query, now=now)
+    status = judge(gate, value=value, stable_value=fallback, query=query, now=now)
+    note = (
+        f" (stable value {fmt(fallback)} from the steps before 100%: the stable subset gets no "
+        "traffic now)"
+    )
+    return status.model_copy(update={"message": status.message + note})
+
+
 def inconclusive(gate: Gate, message: str, *, query: str, now: datetime) -> GateStatus:
     """`gate` not judged, for a reason that applies before any value (e.g. too few requests)."""
     return _status_maker(gate, value=None, stable_value=None, query=query, now=now)(

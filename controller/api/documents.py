@@ -19,6 +19,7 @@ from controller.api.gates import (
     missing_threshold_message,
     unknown_gate_message,
 )
+from controller.api.judging import sequential_problems
 from controller.api.problems import Problem, problems_from
 from controller.api.profile import GateProfile
 from controller.api.trafficshift import TrafficShift, TrafficShiftSpec
@@ -66,13 +67,17 @@ def resolve_gates(spec: TrafficShiftSpec, profiles: Mapping[str, GateProfile]) -
     problems: list[tuple[str, str]] = []
     for index, gate in enumerate(spec.analysis.gates):
         path = f"spec.analysis.gates[{index}]"
-        if gate.query is None and gate.name not in known_names:
+        if gate.query is None and not gate.is_count and gate.name not in known_names:
             problems.append((f"{path}.name", unknown_gate_message(gate.name, known_names)))
         elif not gate.has_threshold:
             problems.append((path, missing_threshold_message(gate.name)))
     if problems:
         raise GateResolutionError(problems)
-    return merge_gates(list(profile.spec.gates), list(spec.analysis.gates))
+    merged = merge_gates(list(profile.spec.gates), list(spec.analysis.gates))
+    unjudgeable = sequential_problems(merged, spec.analysis.judge)
+    if unjudgeable:
+        raise GateResolutionError([("spec.analysis.judge", message) for _, message in unjudgeable])
+    return merged
 
 
 def _parse(doc: SourcedDocument, result: CheckResult) -> BaseModel | None:

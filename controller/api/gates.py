@@ -69,6 +69,16 @@ class Gate(ApiModel):
         description="Custom PromQL template returning one number; variables: "
         + ", ".join(f"{{{{ {n} }}}}" for n in TEMPLATE_VARIABLES),
     )
+    error_query: str | None = Field(
+        default=None,
+        description="Count gate: PromQL template returning the cumulative count of bad requests "
+        "(a sum of counters, not a rate); with totalQuery, judged sequentially on the share "
+        "errorQuery/totalQuery in percent.",
+    )
+    total_query: str | None = Field(
+        default=None,
+        description="Count gate: PromQL template returning the cumulative count of all requests.",
+    )
     max: float | None = Field(default=None, description="Fail when the value is above this.")
     min: float | None = Field(default=None, description="Fail when the value is below this.")
     max_over_stable: float | None = Field(
@@ -92,7 +102,7 @@ class Gate(ApiModel):
         "for failureLimit; at most min when both are set.",
     )
 
-    @field_validator("query")
+    @field_validator("query", "error_query", "total_query")
     @classmethod
     def _query_is_a_valid_template(cls, value: str | None) -> str | None:
         return None if value is None else _check_template(value)
@@ -136,6 +146,7 @@ class Gate(ApiModel):
                 f"gate '{self.name}' is a builtin gate and cannot take a query: give your "
                 "custom gate another name, or drop the query to use the builtin"
             )
+        _check_count_gate(self)
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(
                 f"min ({self.min}) is above max ({self.max}): no value could pass; swap them"
@@ -153,6 +164,11 @@ class Gate(ApiModel):
         return self
 
     @property
+    def is_count(self) -> bool:
+        """A count gate: errorQuery and totalQuery, judged sequentially on their ratio."""
+        return self.error_query is not None
+
+    @property
     def is_relative(self) -> bool:
         return self.max_over_stable is not None or self.max_ratio_to_stable is not None
 
@@ -167,6 +183,33 @@ class Gate(ApiModel):
     @property
     def is_builtin(self) -> bool:
         return self.name in BUILTIN_GATES
+
+
+def _check_count_gate(gate: Gate) -> None:
+    """errorQuery and totalQuery come together, alone, with upper bounds only."""
+    if (gate.error_query is None) != (gate.total_query is None):
+        raise ValueError(
+            f"gate '{gate.name}' sets only one of errorQuery and totalQuery: a count gate needs "
+            "both (bad requests and all requests, as cumulative counters)"
+        )
+    if gate.error_query is None:
+        return
+    if gate.query is not None or gate.name in BUILTIN_GATES:
+        raise ValueError(
+            f"gate '{gate.name}' has errorQuery/totalQuery: it cannot also be a builtin gate or "
+            "have a query; use a new name and either query or errorQuery+totalQuery"
+        )
+    if gate.min is not None or gate.critical_min is not None or gate.critical_max is not None:
+        raise ValueError(
+            f"count gate '{gate.name}' is judged sequentially on the share of bad requests: "
+            "use max, maxOverStable or maxRatioToStable (percent), not min/criticalMin/criticalMax"
+        )
+    for field, query in (("errorQuery", gate.error_query), ("totalQuery", gate.total_query)):
+        if gate.is_relative and "version" not in template_variables(query or ""):
+            raise ValueError(
+                f"count gate '{gate.name}' has a relative threshold, so its {field} must select "
+                "the subset with {{ version }} to be measured on both subsets"
+            )
 
 
 def _check_critical_against_the_other_bound(gate: Gate) -> None:
@@ -215,5 +258,8 @@ def merge_gates(profile_gates: list[Gate], overrides: list[Gate]) -> list[Gate]:
         base = merged.get(gate.name)
         if base is not None and gate.query is None and base.query is not None:
             gate = gate.model_copy(update={"query": base.query})  # noqa: PLW2901 - inherit the query
+        if base is not None and not gate.is_count and base.is_count and gate.query is None:
+            inherited = {"error_query": base.error_query, "total_query": base.total_query}
+            gate = gate.model_copy(update=inherited)  # noqa: PLW2901 - inherit the count queries
         merged[gate.name] = gate
     return list(merged.values())

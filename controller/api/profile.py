@@ -29,7 +29,7 @@ class GateProfileSpec(ApiModel):
             if gate.name in seen:
                 raise ValueError(f"gate '{gate.name}' is listed twice: keep one entry per name")
             seen.add(gate.name)
-            if gate.query is None and gate.name not in BUILTIN_GATES:
+            if gate.query is None and not gate.is_count and gate.name not in BUILTIN_GATES:
                 raise ValueError(
                     f"gate '{gate.name}' is not builtin and has no query: add a query, or use "
                     f"one of {', '.join(BUILTIN_GATES)}"

@@ -41,6 +41,42 @@ class GateVerdict(StrEnum):
     ERROR = "Error"  # Prometheus unreachable, timed out, or rejected the query
 
 
+class GateEvidence(ApiModel):
+    """What the sequential judge weighed for one gate: counts, rates, the e-value and its bound.
+
+    Counts are of "events" (5xx answers, or requests slower than the gate's latency bound) out
+    of requests, on the canary and, for relative thresholds, on the stable subset.
+    """
+
+    hypothesis: str = Field(
+        description="What the canary is assumed to satisfy until the evidence refutes it, "
+        "e.g. 'canary 5xx rate <= 1%'."
+    )
+    canary_events: int = Field(default=0, ge=0, description="Canary events over the shift.")
+    canary_requests: int = Field(default=0, ge=0, description="Canary requests over the shift.")
+    step_events: int = Field(default=0, ge=0, description="Canary events since the step began.")
+    step_requests: int = Field(default=0, ge=0, description="Canary requests since the step began.")
+    stable_events: int | None = Field(default=None, ge=0)
+    stable_requests: int | None = Field(default=None, ge=0)
+    null_rate: float | None = Field(
+        default=None,
+        description="The rate (0..1) tested against: the threshold, or for a relative gate the "
+        "stable subset's upper confidence bound times the ratio (plus the allowance).",
+    )
+    e_value: float = Field(
+        default=1.0, ge=0, description="Evidence against the hypothesis (1: none yet)."
+    )
+    bound: float = Field(
+        default=0.0, ge=0, description="The e-value that refutes the hypothesis (1/alpha)."
+    )
+    ratio_low: float | None = Field(
+        default=None, description="Lower confidence bound of the canary/stable rate ratio."
+    )
+    ratio_high: float | None = Field(
+        default=None, description="Upper confidence bound of the canary/stable rate ratio."
+    )
+
+
 class GateStatus(ApiModel):
     name: str
     verdict: GateVerdict
@@ -55,6 +91,51 @@ class GateStatus(ApiModel):
     )
     message: str = ""
     checked_at: datetime | None = None
+    judge: Literal["threshold", "sequential"] = "threshold"
+    waiting: bool = Field(
+        default=False,
+        description="Sequential judge: no evidence against the canary, but fewer than "
+        "minRequests canary requests since the step began; the step waits for evidence.",
+    )
+    evidence: GateEvidence | None = None
+
+
+class SubsetEvidence(ApiModel):
+    """One subset's counters: the raw values last read, and the requests counted from them."""
+
+    read: dict[str, float] = Field(
+        default_factory=dict,
+        description="Cumulative counter values at the last reading (deltas are taken from "
+        "these); keys: requests, errors, le=<bucket>, <gate>:errors, <gate>:total.",
+    )
+    suspect: list[str] = Field(
+        default_factory=list,
+        description="Counter families whose last reading fell (a reset or a scrape gap): the "
+        "earlier values are kept until the next reading tells which.",
+    )
+    shift: dict[str, int] = Field(
+        default_factory=dict, description="Counted since the shift's first reading."
+    )
+    step: dict[str, int] = Field(
+        default_factory=dict, description="Counted since the first reading of the current step."
+    )
+
+
+class Evidence(ApiModel):
+    """The sequential judge's counts for a shift, so a restarted controller continues the test."""
+
+    since: datetime = Field(description="Time of the first reading of this shift.")
+    read_at: datetime = Field(description="Time of the last reading.")
+    step_started_at: datetime | None = Field(
+        default=None, description="Start of the step that the `step` counts belong to."
+    )
+    canary_seen_at: datetime | None = Field(
+        default=None, description="Last reading at which the canary's request count grew."
+    )
+    canary: SubsetEvidence = Field(default_factory=SubsetEvidence)
+    stable: SubsetEvidence = Field(default_factory=SubsetEvidence)
+    resets: int = Field(default=0, ge=0, description="Counter resets or gaps seen and skipped.")
+    note: str = ""
 
 
 class Condition(ApiModel):
@@ -136,6 +217,11 @@ class TrafficShiftStatus(ApiModel):
     )
     message: str = ""
     gates: list[GateStatus] = Field(default_factory=list)
+    evidence: Evidence | None = Field(
+        default=None,
+        description="Sequential judge: request, 5xx and latency counts of canary and stable "
+        "since the shift began and since the step began.",
+    )
     conditions: list[Condition] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list, max_length=MAX_HISTORY)
     pending_alerts: list[PendingAlert] = Field(

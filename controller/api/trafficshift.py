@@ -33,6 +33,11 @@ class NoDataPolicy(StrEnum):
     FAIL = "fail"  # count as a failed check (Flagger's behaviour)
 
 
+class Judge(StrEnum):
+    SEQUENTIAL = "sequential"  # anytime-valid tests on counts accumulated over the shift
+    THRESHOLD = "threshold"  # a windowed value against the threshold at each check
+
+
 class AnalysisTarget(ApiModel):
     """Overrides for the Istio labels that select the canary and stable telemetry."""
 
@@ -57,13 +62,31 @@ class AnalysisTarget(ApiModel):
 
 
 class Analysis(ApiModel):
+    judge: Judge = Field(
+        default=Judge.SEQUENTIAL,
+        description="sequential: builtin and count gates are hypotheses tested on request, 5xx "
+        "and latency-bucket counts accumulated over the shift; a gate rolls back the moment "
+        "its evidence crosses the bound set by `confidence`. threshold: each check compares a "
+        "windowed value with the threshold, and failureLimit failed checks in a row roll back.",
+    )
+    confidence: float = Field(
+        default=0.99,
+        gt=0.5,
+        lt=1,
+        description="Sequential judge: one minus the probability of rolling back a canary that "
+        "meets every gate, over the whole shift however many checks run (e.g. 0.99: at most "
+        "1 such shift in 100).",
+    )
     window: Duration = Field(
-        default=timedelta(minutes=1), description="PromQL range each gate looks back over."
+        default=timedelta(minutes=1),
+        description="PromQL range each threshold-judged gate looks back over.",
     )
     min_requests: int = Field(
         default=20,
         ge=0,
-        description="Fewer canary requests than this in the window makes a check inconclusive.",
+        description="sequential: a step advances only once the canary has had this many "
+        "requests since the step began. threshold: fewer canary requests than this in the "
+        "window makes a check inconclusive.",
     )
     check_interval: Duration | None = Field(
         default=None,
@@ -71,11 +94,15 @@ class Analysis(ApiModel):
         "controller's check interval (10s unless configured).",
     )
     failure_limit: int = Field(
-        default=2, ge=1, description="Failed checks in a row that trigger a rollback."
+        default=2,
+        ge=1,
+        description="Threshold judge: failed checks in a row that trigger a rollback (the "
+        "sequential judge rolls back on evidence, at once).",
     )
     progress_deadline: Duration = Field(
         default=timedelta(minutes=10),
-        description="Holding (inconclusive or error) longer than this rolls back.",
+        description="Holding (inconclusive or error) longer than this rolls back; so does a "
+        "step whose canary got no request for this long.",
     )
     on_no_data: NoDataPolicy = Field(
         default=NoDataPolicy.HOLD,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from controller.analysis.batched import CheckRequest
-from controller.api.status import GateStatus
+from controller.api.status import Evidence, GateStatus
 
 ShiftName = tuple[str, str]  # namespace, name
 
@@ -26,6 +26,7 @@ ShiftName = tuple[str, str]  # namespace, name
 class Posted:
     at: datetime
     gates: tuple[GateStatus, ...]
+    evidence: Evidence | None = None  # the sequential judge's counts after this round
 
 
 class GateBoard:
@@ -53,16 +54,29 @@ class GateBoard:
         with self._lock:
             return [req for req, every in self._requests.values() if every == interval]
 
-    def post(self, results: Mapping[Hashable, Sequence[GateStatus]], at: datetime) -> None:
+    def post(
+        self,
+        results: Mapping[Hashable, Sequence[GateStatus]],
+        at: datetime,
+        evidence: Mapping[Hashable, Evidence] | None = None,
+    ) -> None:
+        found = evidence or {}
         with self._lock:
             for shift in self._requests:  # one unregistered while the round ran is dropped
                 gates = results.get(shift)
                 if gates is not None:
-                    self._posted[shift] = Posted(at, tuple(gates))
+                    self._posted[shift] = Posted(at, tuple(gates), found.get(shift))
 
     def take(
         self, shift: ShiftName, *, after: datetime | None, now: datetime, interval: timedelta
     ) -> tuple[GateStatus, ...] | None:
+        """The gates of the shift's posted result if it is a new check (see `take_posted`)."""
+        posted = self.take_posted(shift, after=after, now=now, interval=interval)
+        return None if posted is None else posted.gates
+
+    def take_posted(
+        self, shift: ShiftName, *, after: datetime | None, now: datetime, interval: timedelta
+    ) -> Posted | None:
         """The shift's posted result if it is a new check: measured after ``after`` and
         younger than ``interval``; it is removed either way once found too old or taken."""
         with self._lock:
@@ -72,4 +86,4 @@ class GateBoard:
             del self._posted[shift]
         if now - posted.at >= interval:
             return None
-        return posted.gates
+        return posted

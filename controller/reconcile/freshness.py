@@ -24,7 +24,11 @@ from controller.api.status import TrafficShiftStatus
 
 REFRESH_EVERY_CHECKS = 6
 # Per gate, what a verdict is; the value, message and time are refreshed lazily.
-_GATE_IDENTITY = ("name", "verdict", "critical", "threshold", "query")
+_GATE_IDENTITY = ("name", "verdict", "critical", "threshold", "query", "judge", "waiting")
+# The sequential judge's counts grow every check, and the next check recounts from whatever was
+# written last (its counters are cumulative), so they refresh lazily too; what changes how the
+# counts are taken (a suspected reset, a new step, a confirmed reset) is written at once.
+_EVIDENCE_IDENTITY = ("since", "stepStartedAt", "resets")
 _CONDITION_IDENTITY = ("type", "status", "reason", "observedGeneration")
 
 
@@ -34,6 +38,12 @@ def _essence(status: TrafficShiftStatus) -> dict[str, Any]:
     data["gates"] = [
         {key: gate.get(key) for key in _GATE_IDENTITY} for gate in data.get("gates") or []
     ]
+    evidence = data.get("evidence")
+    if evidence is not None:
+        data["evidence"] = {key: evidence.get(key) for key in _EVIDENCE_IDENTITY}
+        data["evidence"]["suspect"] = [
+            (evidence.get(side) or {}).get("suspect") for side in ("canary", "stable")
+        ]
     data["conditions"] = [
         {key: cond.get(key) for key in _CONDITION_IDENTITY} for cond in data.get("conditions") or []
     ]

@@ -10,14 +10,16 @@ tick redone after a 409 never announces a transition twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from controller.alerts import ALERTS_MISCONFIGURED
-from controller.analysis.batched import CheckRequest
+from controller.analysis.batched import CheckRequest, evaluate_batch, request_for
 from controller.analysis.evaluate import evaluate_gates
-from controller.api.status import GateStatus, Phase, TrafficShiftStatus
+from controller.api.judging import gate_judge
+from controller.api.status import Evidence, GateStatus, Phase, TrafficShiftStatus
+from controller.api.trafficshift import Judge
 from controller.kube.errors import ConflictError, NotFoundError
 from controller.reconcile.alerting import (
     deliver,
@@ -48,6 +50,14 @@ from controller.telemetry import get_logger
 TICK_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class Checked:
+    """One check's gate statuses, and the sequential judge's evidence after it (if any)."""
+
+    gates: tuple[GateStatus, ...]
+    evidence: Evidence | None = None
+
+
 def reconcile_once(deps: Dependencies, namespace: str, name: str, now: datetime) -> TickOutcome:
     """Run one tick; a 409 on the status write re-reads and redoes it (a few times)."""
     for attempt in range(1, TICK_ATTEMPTS + 1):
@@ -73,20 +83,18 @@ def _tick(deps: Dependencies, namespace: str, name: str, now: datetime) -> TickO
     return _run(deps, target, now)
 
 
-def _check_gates(
-    deps: Dependencies, target: Target, now: datetime
-) -> tuple[GateStatus, ...] | None:
+def _check_gates(deps: Dependencies, target: Target, now: datetime) -> Checked | None:
     spec = target.shift.spec
     if deps.board is not None:
-        results: Sequence[GateStatus] | None = _batched_check(deps.board, deps, target, now)
+        checked = _batched_check(deps.board, deps, target, now)
     elif check_due(spec, target.status, now, deps.check_interval):
-        results = _own_check(deps, target, now)
+        checked = _own_check(deps, target, now)
     else:
-        results = None
-    if results is None:
+        checked = None
+    if checked is None:
         return None
     log = get_logger(shift=target.name, namespace=target.namespace)
-    for gate in results:
+    for gate in checked.gates:
         log.info(
             "gate.checked",
             gate=gate.name,
@@ -94,13 +102,41 @@ def _check_gates(
             verdict=str(gate.verdict),
             threshold=gate.threshold,
             query=gate.query,
+            judge=gate.judge,
+            **_evidence_fields(gate),
         )
-    return tuple(results)
+    return checked
+
+
+def _evidence_fields(gate: GateStatus) -> dict[str, Any]:
+    evidence = gate.evidence
+    if evidence is None:
+        return {}
+    return {
+        "canary": f"{evidence.canary_events}/{evidence.canary_requests}",
+        "stable": None
+        if evidence.stable_requests is None
+        else f"{evidence.stable_events}/{evidence.stable_requests}",
+        "e_value": evidence.e_value,
+        "bound": evidence.bound,
+    }
+
+
+def _request(target: Target) -> CheckRequest:
+    return request_for(
+        (target.namespace, target.name),
+        target.shift.spec,
+        target.status,
+        target.gates,
+        canary=target.selectors.canary,
+        stable=target.selectors.stable,
+        variables=target.variables,
+    )
 
 
 def _batched_check(
     board: GateBoard, deps: Dependencies, target: Target, now: datetime
-) -> tuple[GateStatus, ...] | None:
+) -> Checked | None:
     """Register the shift for the next round and take the last round's result for it."""
     shift = (target.namespace, target.name)
     status = target.status
@@ -108,24 +144,21 @@ def _batched_check(
         board.unregister(shift)
         return None
     spec = target.shift.spec
-    request = CheckRequest(
-        key=shift,
-        gates=target.gates,
-        canary=target.selectors.canary,
-        stable=target.selectors.stable,
-        window=spec.analysis.window,
-        min_requests=spec.analysis.min_requests,
-        variables=target.variables,
-    )
     interval = effective_check_interval(spec, deps.check_interval)
-    board.register(shift, request, interval)
+    board.register(shift, _request(target), interval)
     marks = [t for t in (status.last_check_at, status.step_started_at) if t is not None]
-    return board.take(shift, after=max(marks, default=None), now=now, interval=interval)
+    posted = board.take_posted(shift, after=max(marks, default=None), now=now, interval=interval)
+    return None if posted is None else Checked(posted.gates, posted.evidence)
 
 
-def _own_check(deps: Dependencies, target: Target, now: datetime) -> list[GateStatus]:
+def _own_check(deps: Dependencies, target: Target, now: datetime) -> Checked:
     spec = target.shift.spec
-    return evaluate_gates(
+    if any(gate_judge(g, spec.analysis.judge) is Judge.SEQUENTIAL for g in target.gates):
+        # The sequential judge reads cumulative counters: the same queries as a round of one.
+        result = evaluate_batch([_request(target)], client=deps.prometheus, now=now)
+        key = (target.namespace, target.name)
+        return Checked(tuple(result.statuses[key]), result.evidence.get(key))
+    statuses = evaluate_gates(
         target.gates,
         canary=target.selectors.canary,
         stable=target.selectors.stable,
@@ -134,7 +167,9 @@ def _own_check(deps: Dependencies, target: Target, now: datetime) -> list[GateSt
         client=deps.prometheus,
         now=now,
         variables=target.variables,
+        stable_fallback=_request(target).stable_fallback,
     )
+    return Checked(tuple(statuses), None)
 
 
 def _current_status(target: Target) -> TrafficShiftStatus | None:
@@ -168,14 +203,16 @@ class _Recorder:
 
 def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
     spec = target.shift.spec
-    gates = _check_gates(deps, target, now)
+    checked = _check_gates(deps, target, now)
+    gates = None if checked is None else checked.gates
+    observation = Observation(
+        target.live_weight,
+        gates,
+        parse_intent(target.shift.metadata.annotations),
+        evidence=None if checked is None else checked.evidence,
+    )
     decision = decide(
-        spec,
-        target.generation,
-        _current_status(target),
-        Observation(target.live_weight, gates, parse_intent(target.shift.metadata.annotations)),
-        now,
-        policy=deps.policy,
+        spec, target.generation, _current_status(target), observation, now, policy=deps.policy
     )
     planned = plan_alerts(
         deps,

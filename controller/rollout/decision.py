@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from controller.api.status import MAX_HISTORY, GateStatus, IntentAction, TrafficShiftStatus
+from controller.api.status import (
+    MAX_HISTORY,
+    Evidence,
+    GateStatus,
+    IntentAction,
+    TrafficShiftStatus,
+)
 from controller.api.trafficshift import AlertEvent
 
 
@@ -48,6 +54,9 @@ class Observation:
     live_weight: int  # canary weight of the managed route right now (0..100)
     gates: tuple[GateStatus, ...] | None = None  # this tick's check results; None: no check ran
     intent: Intent | None = None  # the operator intent on the shift now, handled or not
+    # The sequential judge's counts after this tick's check; None: no check ran, or no
+    # sequential gate (the recorded evidence stands).
+    evidence: Evidence | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.live_weight <= 100:

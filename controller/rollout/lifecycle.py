@@ -26,6 +26,7 @@ def reset(status: TrafficShiftStatus, tick: Tick, phase: Phase) -> TrafficShiftS
         write_pending=False,
         last_check_at=None,
         gates=[],
+        evidence=None,
         shift_hash=shift_hash(tick.spec),
     )
 

@@ -5,6 +5,13 @@ and the start of the current run of passing checks has gone by, so any failed or
 restarts the clock, and one call never moves more than one step. A shift rolls back after
 ``failureLimit`` failed checks in a row, or on the first check in which a gate broke a critical
 threshold.
+
+Gates of the sequential judge accumulate evidence over the shift, so their dwell is the step's
+interval from its start, whatever the checks in between said; a sequential gate that fails has
+refuted its hypothesis and is critical (rolls back at once). A step whose sequential gates are
+still waiting for ``minRequests`` canary requests stays Progressing, with no deadline while the
+canary gets traffic; the deadline rolls it back when the canary got no request for
+``progressDeadline``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from controller.rollout.verdicts import (
     failing_gates,
     judge_check,
     unsettled_gates,
+    waiting_gates,
 )
 
 
@@ -43,12 +51,15 @@ def _judge(tick: Tick, status: TrafficShiftStatus) -> Outcome:
         if held_for is not None:
             return _roll_back_for_deadline(tick, status, held_for)
         return stay(status)
-    checked = evolve(status, gates=list(gates), last_check_at=tick.now)
+    evidence = tick.observation.evidence or status.evidence
+    checked = evolve(status, gates=list(gates), last_check_at=tick.now, evidence=evidence)
     result = judge_check(gates, tick.spec.analysis.on_no_data)
     if result is CheckResult.FAIL:
         return _failed(tick, checked, gates)
     if result is CheckResult.HOLD:
         return _unsettled(tick, checked)
+    if result is CheckResult.WAIT:
+        return _waiting(tick, checked)
     return _passed(tick, checked)
 
 
@@ -57,9 +68,11 @@ def _failed(tick: Tick, status: TrafficShiftStatus, gates: Sequence[GateStatus])
     critical = critical_gates(gates)
     if critical:
         # Only the gates that broke a critical bound explain a rollback that skipped the limit.
-        told = transitions.rolled_back_on_critical(
-            tick.spec, counted, [describe_failure(gate) for gate in critical]
-        )
+        described = [describe_failure(gate) for gate in critical]
+        if all(gate.judge == "sequential" for gate in critical):
+            told = transitions.rolled_back_on_evidence(tick.spec, counted, described)
+        else:
+            told = transitions.rolled_back_on_critical(tick.spec, counted, described)
         return Outcome(Action.ROLLBACK, _rolled_back(counted), (told,))
     failing = failing_gates(gates, tick.spec.analysis.on_no_data)
     failures = [describe_failure(gate) for gate in failing]
@@ -86,6 +99,31 @@ def _unsettled(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     return Outcome(Action.NONE, held, (transitions.holding_started(tick.spec, held, unsettled),))
 
 
+def _waiting(tick: Tick, status: TrafficShiftStatus) -> Outcome:
+    """Nothing refuted, too few canary requests since the step began: gather evidence."""
+    waiting = evolve(status, phase=Phase.PROGRESSING, holding_since=None, checks_passing_since=None)
+    quiet = _quiet_for(tick, waiting)
+    if quiet is not None:
+        said = [gate.message for gate in waiting_gates(waiting.gates)]
+        told = transitions.no_canary_traffic(tick.spec, waiting, quiet, said)
+        return Outcome(Action.ROLLBACK, _rolled_back(waiting), (told,))
+    if status.phase is Phase.HOLDING:
+        return Outcome(Action.NONE, waiting, (transitions.holding_ended(tick.spec, waiting),))
+    return Outcome(Action.NONE, waiting)
+
+
+def _quiet_for(tick: Tick, status: TrafficShiftStatus) -> timedelta | None:
+    """How long the canary has had no request in this step, when longer than the deadline."""
+    marks = [status.step_started_at]
+    if status.evidence is not None:
+        marks.append(status.evidence.canary_seen_at)
+    last = max((m for m in marks if m is not None), default=None)
+    if last is None:
+        return None
+    quiet = tick.now - last
+    return quiet if quiet > tick.spec.analysis.progress_deadline else None
+
+
 def _passed(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     passing = evolve(
         status,
@@ -103,9 +141,16 @@ def _passed(tick: Tick, status: TrafficShiftStatus) -> Outcome:
 
 
 def _dwell_complete(tick: Tick, status: TrafficShiftStatus) -> bool:
-    starts = [t for t in (status.step_started_at, status.checks_passing_since) if t is not None]
+    marks = [status.step_started_at]
+    if not _all_sequential(status.gates):  # evidence that is not cumulative must be recent
+        marks.append(status.checks_passing_since)
+    starts = [t for t in marks if t is not None]
     dwell_start = max(starts, default=tick.now)
     return tick.now - dwell_start >= tick.spec.interval
+
+
+def _all_sequential(gates: Sequence[GateStatus]) -> bool:
+    return bool(gates) and all(gate.judge == "sequential" for gate in gates)
 
 
 def _advance(tick: Tick, status: TrafficShiftStatus, told: tuple[Transition, ...]) -> Outcome:

@@ -90,6 +90,36 @@ def rolled_back_on_critical(
     )
 
 
+def rolled_back_on_evidence(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, failures: Sequence[str]
+) -> Transition:
+    """The sequential judge found evidence that the canary is worse than a gate allows."""
+    return Transition(
+        "RolledBack",
+        f"Rolled back {route_name(spec)} to '{spec.stable}' at {position(spec, status)}: the "
+        f"evidence refutes a gate at confidence {spec.analysis.confidence:g}: "
+        f"{join_descriptions(failures)}.",
+        warning=True,
+        alert_event=AlertEvent.ROLLBACK,
+    )
+
+
+def no_canary_traffic(
+    spec: TrafficShiftSpec, status: TrafficShiftStatus, quiet: timedelta, waiting: Sequence[str]
+) -> Transition:
+    """A step waited for evidence, and the canary got no request for progressDeadline."""
+    deadline = format_duration(spec.analysis.progress_deadline)
+    return Transition(
+        "ProgressDeadlineExceeded",
+        f"Rolled back {route_name(spec)} to '{spec.stable}' at {position(spec, status)}: the "
+        f"canary got no request for {format_duration(quiet)}, longer than "
+        f"analysis.progressDeadline {deadline}, so the step could not gather evidence: "
+        f"{join_descriptions(waiting)}.",
+        warning=True,
+        alert_event=AlertEvent.ROLLBACK,
+    )
+
+
 def check_failed(
     spec: TrafficShiftSpec, status: TrafficShiftStatus, failures: Sequence[str]
 ) -> Transition:

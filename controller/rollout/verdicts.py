@@ -20,21 +20,33 @@ class CheckResult(StrEnum):
     PASS = "pass"  # noqa: S105 - a verdict, not a password
     FAIL = "fail"
     HOLD = "hold"
+    WAIT = "wait"  # sequential judge: nothing refuted yet, too few canary requests this step
 
 
 def counts_as_failure(gate: GateStatus, on_no_data: NoDataPolicy) -> bool:
     if gate.verdict is GateVerdict.FAIL:
         return True
-    return gate.verdict is GateVerdict.INCONCLUSIVE and on_no_data is NoDataPolicy.FAIL
+    return (
+        gate.verdict is GateVerdict.INCONCLUSIVE
+        and not gate.waiting
+        and on_no_data is NoDataPolicy.FAIL
+    )
 
 
 def judge_check(gates: Sequence[GateStatus], on_no_data: NoDataPolicy) -> CheckResult:
     """The check's verdict. No gates at all is a pass: nothing objects to the step."""
     if any(counts_as_failure(gate, on_no_data) for gate in gates):
         return CheckResult.FAIL
-    if any(gate.verdict is not GateVerdict.PASS for gate in gates):
+    if any(gate.verdict is not GateVerdict.PASS and not gate.waiting for gate in gates):
         return CheckResult.HOLD
+    if any(gate.waiting for gate in gates):
+        return CheckResult.WAIT
     return CheckResult.PASS
+
+
+def waiting_gates(gates: Iterable[GateStatus]) -> list[GateStatus]:
+    """Sequential gates waiting for enough canary requests since the step began."""
+    return [gate for gate in gates if gate.waiting]
 
 
 def failing_gates(gates: Iterable[GateStatus], on_no_data: NoDataPolicy) -> list[GateStatus]:
@@ -48,12 +60,22 @@ def critical_gates(gates: Iterable[GateStatus]) -> list[GateStatus]:
 
 def unsettled_gates(gates: Iterable[GateStatus]) -> list[GateStatus]:
     """Gates that neither passed nor failed: they are why a shift holds."""
-    return [gate for gate in gates if gate.verdict in (GateVerdict.ERROR, GateVerdict.INCONCLUSIVE)]
+    return [
+        gate
+        for gate in gates
+        if gate.verdict in (GateVerdict.ERROR, GateVerdict.INCONCLUSIVE) and not gate.waiting
+    ]
 
 
 def describe_failure(gate: GateStatus) -> str:
     """One gate's failure with everything needed to reproduce it: value, threshold, query."""
     value = "no value" if gate.value is None else f"value {_number(gate.value)}"
+    if gate.verdict is GateVerdict.FAIL and gate.judge == "sequential":
+        # The sequential message carries the counts, the evidence and the bound.
+        parts = [f"gate '{gate.name}' failed", gate.message]
+        if gate.query:
+            parts.append(f"query: {gate.query}")
+        return ", ".join(parts)
     if gate.verdict is GateVerdict.FAIL:
         what = "broke its critical threshold" if gate.critical else "failed"
     else:

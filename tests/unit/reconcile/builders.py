@@ -48,7 +48,7 @@ def shift_manifest(generation: int = 1, **spec: Any) -> dict[str, Any]:
         "destinationRule": "reviews",
         "steps": list(STEPS),
         "interval": "30s",
-        "analysis": {"failureLimit": 2, "minRequests": 20, "window": "1m"},
+        "analysis": {"judge": "threshold", "failureLimit": 2, "minRequests": 20, "window": "1m"},
         **spec,
     }
     return {

@@ -1,0 +1,145 @@
+"""Anytime-valid evidence about a rate from counts: mixture e-values and confidence bounds.
+
+Owns the arithmetic of the sequential judge, with no I/O and no clock. A "rate" is the share of
+requests with some property (answered 5xx, slower than a latency bound), observed as counts:
+``x`` such requests out of ``n``.
+
+The test of ``H0: rate <= p0`` is a mixture of likelihood ratios over alternatives that multiply
+the null's odds ``O = p0 / (1 - p0)`` by ``k`` (a discrete mixture SPRT)::
+
+    E(x, n; p0) = sum_j  w_j * k_j**x * ((1 + O) / (1 + k_j * O))**n
+
+Each term is the likelihood ratio of rate ``k_j O / (1 + k_j O)`` against ``p0`` for ``n``
+independent requests, so under any rate at or below ``p0`` (which may change from request to
+request) the mixture is a nonnegative supermartingale with initial value 1. By Ville's
+inequality it ever reaches ``1 / alpha`` with probability at most ``alpha``, however often it is
+looked at: that is what makes checking every few seconds safe. ``E`` only depends on the counts,
+so the evidence of a whole shift is two integers, and it decreases in ``p0`` (each term does),
+which the relative gates rely on (see ``controller.analysis.sequential``).
+
+The lower-tail test ``H0: rate >= q`` uses odds divided by ``k_j``; inverting both tests gives an
+anytime-valid confidence interval for the rate (`lower_bound`, `upper_bound`).
+
+References: Lindon, Sanden, Shirikian, "Rapid Regression Detection in Software Deployments
+through Sequential Testing" (KDD 2022); Lindon & Malek, "Anytime-Valid Inference for Multinomial
+Count Data" (NeurIPS 2022); Ville (1939).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Odds multipliers the mixture bets on, and their prior weights. Most weight sits near the
+# threshold, where a regression is hard to see; far alternatives (a canary answering 20% 5xx
+# against a 1% bound, a canary 1 s slower) give so much evidence per request that a small
+# weight costs them only a request or two. Tuned with bench/decision_quality.py.
+MULTIPLIERS: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 100.0, 1000.0)
+WEIGHTS: tuple[float, ...] = (0.22, 0.22, 0.16, 0.12, 0.1, 0.08, 0.05, 0.05)
+
+_LOG_ODDS_SPAN = 40.0  # bisection range for bounds: rates from about 4e-18 to 1 - 4e-18
+_BISECTION_STEPS = 60
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """The alternatives a test bets on: odds multipliers (each > 1) and weights summing to 1."""
+
+    multipliers: tuple[float, ...] = MULTIPLIERS
+    weights: tuple[float, ...] = WEIGHTS
+
+    def __post_init__(self) -> None:
+        if len(self.multipliers) != len(self.weights) or not self.multipliers:
+            raise ValueError("a mixture needs one weight per multiplier, and at least one")
+        if any(k <= 1 for k in self.multipliers):
+            raise ValueError("every odds multiplier must be above 1 (alternatives worse than H0)")
+        if any(w <= 0 for w in self.weights) or not math.isclose(sum(self.weights), 1.0):
+            raise ValueError("mixture weights must be positive and sum to 1")
+
+
+DEFAULT_MIXTURE = Mixture()
+
+
+def _check_counts(x: float, n: float) -> None:
+    if x < 0 or n < 0 or x > n:
+        raise ValueError(f"counts must satisfy 0 <= x <= n, got x={x}, n={n}")
+
+
+def _logsumexp(terms: Sequence[float]) -> float:
+    top = max(terms)
+    if math.isinf(top):
+        return top
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+def log_e_value(x: float, n: float, p0: float, mixture: Mixture = DEFAULT_MIXTURE) -> float:
+    """ln E for ``H0: rate <= p0`` after ``x`` of ``n`` requests had the property.
+
+    ``p0 <= 0``: any such request refutes H0 (+inf), none leaves it untouched (0).
+    ``p0 >= 1``: H0 cannot be refuted (0).
+    """
+    _check_counts(x, n)
+    if p0 >= 1:
+        return 0.0
+    if p0 <= 0:
+        return math.inf if x > 0 else 0.0
+    odds = p0 / (1 - p0)
+    terms = [
+        math.log(w) + x * math.log(k) + n * (math.log1p(odds) - math.log1p(k * odds))
+        for k, w in zip(mixture.multipliers, mixture.weights, strict=True)
+    ]
+    return _logsumexp(terms)
+
+
+def log_e_value_below(x: float, n: float, q: float, mixture: Mixture = DEFAULT_MIXTURE) -> float:
+    """ln E for ``H0: rate >= q``: evidence that the rate is below ``q``."""
+    _check_counts(x, n)
+    if q <= 0:
+        return 0.0
+    if q >= 1:
+        return math.inf if x < n else 0.0
+    odds = q / (1 - q)
+    terms = [
+        math.log(w) - x * math.log(k) + n * (math.log1p(odds) - math.log1p(odds / k))
+        for k, w in zip(mixture.multipliers, mixture.weights, strict=True)
+    ]
+    return _logsumexp(terms)
+
+
+def _rate(log_odds: float) -> float:
+    return 1.0 / (1.0 + math.exp(-log_odds))
+
+
+def lower_bound(x: float, n: float, alpha: float, mixture: Mixture = DEFAULT_MIXTURE) -> float:
+    """An anytime-valid lower confidence bound on the rate (coverage 1 - alpha at all times).
+
+    The smallest rate the upper-tail test does not reject: every ``p0`` below it has
+    ``E(x, n; p0) >= 1/alpha``.
+    """
+    threshold = -math.log(alpha)
+    if log_e_value(x, n, _rate(-_LOG_ODDS_SPAN), mixture) < threshold:
+        return 0.0
+    low, high = -_LOG_ODDS_SPAN, _LOG_ODDS_SPAN  # rejected at low, not at high
+    for _ in range(_BISECTION_STEPS):
+        middle = (low + high) / 2
+        if log_e_value(x, n, _rate(middle), mixture) >= threshold:
+            low = middle
+        else:
+            high = middle
+    return _rate(low)
+
+
+def upper_bound(x: float, n: float, alpha: float, mixture: Mixture = DEFAULT_MIXTURE) -> float:
+    """An anytime-valid upper confidence bound on the rate (coverage 1 - alpha at all times)."""
+    threshold = -math.log(alpha)
+    if log_e_value_below(x, n, _rate(_LOG_ODDS_SPAN), mixture) < threshold:
+        return 1.0
+    low, high = -_LOG_ODDS_SPAN, _LOG_ODDS_SPAN  # not rejected at low, rejected at high
+    for _ in range(_BISECTION_STEPS):
+        middle = (low + high) / 2
+        if log_e_value_below(x, n, _rate(middle), mixture) >= threshold:
+            high = middle
+        else:
+            low = middle
+    return _rate(high)

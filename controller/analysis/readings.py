@@ -1,0 +1,244 @@
+"""Reading the sequential judge's counters for a group of shifts in three grouped queries.
+
+Owns the cumulative-counter templates (requests, 5xx answers, duration buckets: raw ``sum``s,
+grouped like the batched gate queries, never ``increase()``), which counter keys a shift keeps,
+and `judge_group_sequentially`: one reading for every member, its evidence updated
+(``counting``) and its sequential gates judged (``sequential``). Custom count gates query their
+own ``errorQuery``/``totalQuery`` per shift. A failed query marks the gates it feeds Error and
+leaves their counters as they were: an outage is never read as a reset, and nothing is lost,
+since the next reading's difference covers the outage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from string import Template
+from typing import TYPE_CHECKING
+
+from controller.analysis.client import PrometheusError, Sample
+from controller.analysis.counting import (
+    BUCKET_PREFIX,
+    ERRORS,
+    INF_BUCKET,
+    REQUESTS,
+    family,
+    gate_key,
+    update_evidence,
+)
+from controller.analysis.selectors import SelectorError, SubsetSelector
+from controller.analysis.sequential import (
+    QUANTILES,
+    SequentialCheck,
+    edge_at_or_above,
+    judge_sequential,
+)
+from controller.analysis.templates import TemplateError, custom_values, render_custom
+from controller.analysis.verdicts import errored
+from controller.api.gates import Gate
+from controller.api.status import Evidence, GateStatus
+
+if TYPE_CHECKING:
+    from controller.analysis.batched import CheckRequest
+
+_BY = "destination_service_name, destination_workload_namespace, destination_version"
+_REQUESTS = "istio_requests_total"
+_BUCKETS = "istio_request_duration_milliseconds_bucket"
+COUNTER_TEMPLATES: dict[str, str] = {
+    REQUESTS: f"sum by ({_BY}) ({_REQUESTS}{{$matchers}})",
+    ERRORS: f'sum by ({_BY}) ({_REQUESTS}{{$matchers,response_code=~"5.."}})',
+    "buckets": f"sum by ({_BY}, le) ({_BUCKETS}{{$matchers}})",
+}
+
+SeriesKey = tuple[str, str, str]
+Readings = dict[SeriesKey, dict[str, float]]
+
+
+@dataclass
+class SequentialResult:
+    statuses: dict[str, GateStatus]
+    evidence: Evidence | None  # None: nothing was read (the previous evidence stands)
+
+
+def render_counter(name: str, matchers: str) -> str:
+    return Template(COUNTER_TEMPLATES[name]).substitute(matchers=matchers)
+
+
+def series_of(selector: SubsetSelector) -> SeriesKey:
+    return (selector.service, selector.namespace, selector.version)
+
+
+def _key(sample: Sample) -> SeriesKey:
+    labels = sample.labels
+    return (
+        labels.get("destination_service_name", ""),
+        labels.get("destination_workload_namespace", ""),
+        labels.get("destination_version", ""),
+    )
+
+
+def read_counters(
+    query: Callable[[str], list[Sample]], matchers: str, *, buckets: bool
+) -> tuple[Readings, dict[str, str]]:
+    """Every subset's Istio counters in the group, and the queries sent (by counter)."""
+    readings: Readings = {}
+    sent: dict[str, str] = {}
+    names = [REQUESTS, ERRORS] + (["buckets"] if buckets else [])
+    for name in names:
+        promql = render_counter(name, matchers)
+        sent[name] = promql
+        for sample in query(promql):
+            if math.isnan(sample.value):  # no count to take
+                continue
+            key = name
+            if name == "buckets":
+                key = f"{BUCKET_PREFIX}{sample.labels.get('le', '')}"
+            readings.setdefault(_key(sample), {})[key] = sample.value
+    return readings, sent
+
+
+def needs_buckets(gates: Sequence[Gate]) -> bool:
+    return any(gate.name in QUANTILES for gate in gates)
+
+
+def keep_keys(reading: Mapping[str, float], gates: Sequence[Gate]) -> dict[str, float]:
+    """The counters a shift keeps: requests and 5xx; for latency gates +Inf and the bucket edges
+    their thresholds need (every edge when a latency gate is relative to the stable)."""
+    kept = {k: v for k, v in reading.items() if not k.startswith(BUCKET_PREFIX)}
+    latency = [g for g in gates if g.name in QUANTILES]
+    if not latency:
+        return kept
+    buckets = {k: v for k, v in reading.items() if k.startswith(BUCKET_PREFIX)}
+    if any(g.is_relative for g in latency):
+        return {**kept, **buckets}
+    available = sorted(_edge_value(k) for k in buckets if k != INF_BUCKET)
+    wanted = {INF_BUCKET}
+    for gate in latency:
+        if gate.max is not None:
+            edge = edge_at_or_above(gate.max, available)
+            if edge is not None:
+                wanted |= {k for k in buckets if k != INF_BUCKET and _edge_value(k) == edge}
+    return {**kept, **{k: v for k, v in buckets.items() if k in wanted}}
+
+
+def _edge_value(key: str) -> float:
+    try:
+        return float(key[len(BUCKET_PREFIX) :])
+    except ValueError:
+        return float("inf")
+
+
+class _CountGates:
+    """A member's custom count gates: their own counters, per subset."""
+
+    def __init__(self, member: CheckRequest, query: Callable[[str], list[Sample]]) -> None:
+        self.member = member
+        self.query = query
+        self.failed: dict[str, str] = {}  # gate -> error message
+        self.sent: dict[str, str] = {}
+
+    def read(self, subject: SubsetSelector, gates: Sequence[Gate]) -> dict[str, float]:
+        values: dict[str, float] = {}
+        for gate in gates:
+            if gate.name in self.failed or (subject == self.member.stable and not gate.is_relative):
+                continue
+            try:
+                values.update(self._read_gate(gate, subject))
+            except (PrometheusError, TemplateError, SelectorError) as problem:
+                message = problem.message if isinstance(problem, PrometheusError) else str(problem)
+                self.failed[gate.name] = message
+        return values
+
+    def _read_gate(self, gate: Gate, subject: SubsetSelector) -> dict[str, float]:
+        from controller.analysis.evaluate import single_value  # noqa: PLC0415 - no cycle at import
+
+        member = self.member
+        variables = custom_values(
+            member.variables,
+            canary=member.canary,
+            stable=member.stable,
+            subject=subject,
+            window=member.window,
+        )
+        values: dict[str, float] = {}
+        for which, template in (("errors", gate.error_query), ("total", gate.total_query)):
+            promql = render_custom(gate.name, template or "", variables)
+            if subject == member.canary and which == "errors":
+                self.sent[gate.name] = promql
+            value = single_value(self.query(promql))
+            if value is not None and not math.isnan(value):
+                values[gate_key(gate.name, which)] = value
+        return values
+
+
+def _previous_family(evidence: Evidence | None, side: str, name: str) -> dict[str, float]:
+    if evidence is None:
+        return {}
+    subset = evidence.canary if side == "canary" else evidence.stable
+    return {k: v for k, v in subset.read.items() if family(k) == name}
+
+
+def judge_member(
+    member: CheckRequest,
+    *,
+    gates: Sequence[Gate],
+    readings: Readings | PrometheusError,
+    sent: Mapping[str, str],
+    query: Callable[[str], list[Sample]],
+    now: datetime,
+) -> SequentialResult:
+    """One member's sequential gates, from the group's readings (or the error that stopped them)."""
+    if isinstance(readings, PrometheusError):
+        return SequentialResult(
+            {g.name: errored(g, readings, query=sent.get(REQUESTS, ""), now=now) for g in gates},
+            None,
+        )
+    count_gates = _CountGates(member, query)
+    canary = keep_keys(readings.get(series_of(member.canary), {}), gates)
+    stable = keep_keys(readings.get(series_of(member.stable), {}), gates)
+    counted = [g for g in gates if g.is_count]
+    canary.update(count_gates.read(member.canary, counted))
+    stable.update(count_gates.read(member.stable, counted))
+    for name in count_gates.failed:  # keep the counters as they were: not a reset
+        canary.update(_previous_family(member.evidence, "canary", name))
+        stable.update(_previous_family(member.evidence, "stable", name))
+    evidence = update_evidence(
+        member.evidence,
+        canary=canary,
+        stable=stable,
+        now=now,
+        step_started_at=member.step_started_at,
+    )
+    check = SequentialCheck(
+        confidence=member.confidence,
+        gate_count=len(gates),
+        min_requests=member.min_requests,
+        step=member.step,
+        step_started_at=member.step_started_at,
+        now=now,
+    )
+    queries = {g.name: _query_of(g, sent, count_gates.sent) for g in gates}
+    judged = judge_sequential(
+        [g for g in gates if g.name not in count_gates.failed], evidence, check, queries
+    )
+    statuses = {s.name: s for s in judged}
+    for gate in gates:
+        if gate.name in count_gates.failed:
+            statuses[gate.name] = errored(
+                gate, count_gates.failed[gate.name], query=queries[gate.name], now=now
+            )
+    return SequentialResult(statuses, evidence)
+
+
+def _query_of(gate: Gate, sent: Mapping[str, str], custom: Mapping[str, str]) -> str:
+    if gate.is_count:
+        return custom.get(gate.name, gate.error_query or "")
+    if gate.name in QUANTILES:
+        return sent.get("buckets", "")
+    return sent.get(ERRORS, "")
+
+
+def keyed(results: Mapping[Hashable, SequentialResult]) -> dict[Hashable, Evidence]:
+    return {key: r.evidence for key, r in results.items() if r.evidence is not None}
