@@ -20,7 +20,8 @@ import yaml
 
 from controller import __version__
 from controller.api.crd import GENERATED_HEADER, crd_manifest
-from controller.api.documents import SourcedDocument, check_documents
+from controller.api.documents import SourcedDocument, check_documents, resolve_gates
+from controller.api.judging import judge_description
 from controller.api.problems import Problem
 from controller.api.profile import GateProfile
 from controller.api.status import IntentAction
@@ -110,6 +111,10 @@ def validate(files: tuple[Path, ...], profile_dir: Path | None) -> None:
         f"ok: {len(documents)} document(s) in {len(files)} file(s) valid "
         f"({shifts} TrafficShift, {own_profiles} GateProfile)."
     )
+    for _, shift in result.shifts:
+        judge = shift.spec.analysis.judge
+        for gate in resolve_gates(shift.spec, result.profiles):
+            click.echo(f"  {shift.name}: gate {gate.name}: {judge_description(gate, judge)}")
 
 
 @main.command()

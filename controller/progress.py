@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from controller.api.status import GateStatus, Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
 from controller.reconcile import TickOutcome
+from controller.rollout import dwell_started_at
 
 HEARTBEAT = timedelta(seconds=15)
 
@@ -23,9 +24,20 @@ def gate_lines(gates: tuple[GateStatus, ...] | list[GateStatus]) -> list[str]:
     width = max((len(g.name) for g in gates), default=0)
     return [
         f"    {g.name:<{width}}  {_value(g):>9}  {g.threshold:<24} {g.verdict.value}"
-        + (f"  ({g.message})" if g.verdict.value != "Pass" and g.message else "")
+        + (f"  ({g.message})" if g.verdict.value != "Pass" and g.message else _evidence(g))
         for g in gates
     ]
+
+
+def _evidence(gate: GateStatus) -> str:
+    """A passing sequential gate's evidence in brief: its counts and how far from its bound."""
+    found = gate.evidence
+    if found is None:
+        return ""
+    return (
+        f"  (canary {found.canary_events}/{found.canary_requests}, evidence "
+        f"{found.e_value:.3g} of bound {found.bound:.3g})"
+    )
 
 
 def next_step_in(spec: TrafficShiftSpec, status: TrafficShiftStatus, now: datetime) -> str:
@@ -33,7 +45,10 @@ def next_step_in(spec: TrafficShiftSpec, status: TrafficShiftStatus, now: dateti
     # for its gates, and either restarts the dwell when it moves on.
     if status.phase is not Phase.PROGRESSING or status.step_started_at is None:
         return ""
-    start = max(status.step_started_at, status.checks_passing_since or status.step_started_at)
+    waiting = [g for g in status.gates if g.waiting]
+    if waiting:
+        return "waiting for evidence"
+    start = dwell_started_at(status) or status.step_started_at
     remaining = spec.interval - (now - start)
     seconds = max(0, int(remaining.total_seconds()))
     return f"next step in {seconds}s" if seconds else "next step at the next passing check"

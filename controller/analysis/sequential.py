@@ -337,7 +337,7 @@ class _GateJudge:
             stable_requests=None if stable is None else stable.requests,
             null_rate=None if lead is None else min(max(lead.null_rate, 0.0), 1.0),
             e_value=1.0 if lead is None else min(math.exp(min(lead.log_e, 700.0)), _MAX_REPORTED),
-            bound=0.0 if lead is None else 1 / lead.alpha,
+            bound=0.0 if lead is None else float(f"{1 / lead.alpha:.6g}"),
             ratio_low=_finite(ratio[0]),
             ratio_high=_finite(ratio[1]),
         )

@@ -53,8 +53,19 @@ def _summary(view: ShiftView, now: datetime) -> list[str]:
         f"  steps:      {steps}% every {format_duration(spec.interval)}{paused}",
         f"  at:         step {status.current_step}/{len(spec.steps)}, "
         f"{status.canary_weight}% to {spec.canary}",
-        f"  checks:     {status.failed_checks} failed in a row of {analysis.failure_limit} allowed",
     ]
+    if any(gate.judge == "sequential" for gate in status.gates) or (
+        not status.gates and analysis.judge.value == "sequential"
+    ):
+        lines.append(
+            f"  judge:      sequential, confidence {analysis.confidence:g}: rolls back when a "
+            "gate's evidence reaches its bound"
+        )
+    else:
+        lines.append(
+            f"  checks:     {status.failed_checks} failed in a row of "
+            f"{analysis.failure_limit} allowed"
+        )
     left = next_step_in(view, now)
     if left is not None:
         lines.append(f"  next step:  in {short_duration(left)} if checks keep passing")

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from controller.api.durations import format_duration
 from controller.api.status import GateVerdict, HistoryEntry, Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShift
-from controller.rollout import parse_intent
+from controller.rollout import dwell_started_at, parse_intent
 
 WIDTH = 80
 
@@ -81,9 +81,9 @@ def next_step_in(view: ShiftView, now: datetime) -> float | None:
     status = view.status
     if view.shift is None or status.phase is not Phase.PROGRESSING:
         return None
-    if status.step_started_at is None or status.checks_passing_since is None:
+    start = dwell_started_at(status)
+    if start is None:
         return None
-    start = max(status.step_started_at, status.checks_passing_since)
     left = view.shift.spec.interval - (now - start)
     return max(0.0, left.total_seconds())
 

@@ -17,6 +17,7 @@ from controller.rollout.intents import (
     parse_intent,
     refusal,
 )
+from controller.rollout.progress import dwell_started_at
 from controller.rollout.machine import (
     check_due,
     confirm_write,
@@ -38,6 +39,7 @@ __all__ = [
     "check_due",
     "confirm_write",
     "decide",
+    "dwell_started_at",
     "effective_check_interval",
     "gates_judged",
     "parse_intent",

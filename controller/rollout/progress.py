@@ -17,7 +17,7 @@ canary gets traffic; the deadline rolls it back when the canary got no request f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from controller.api.status import GateStatus, Phase, TrafficShiftStatus
 from controller.rollout import conditions, transitions
@@ -140,13 +140,22 @@ def _passed(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     return _advance(tick, passing, told)
 
 
+def dwell_started_at(status: TrafficShiftStatus) -> datetime | None:
+    """When the current step's dwell began counting; None while it is not counting (a check
+    failed, could not judge, or waits for evidence). The one rule for the state machine and
+    every view that says when the next step comes."""
+    if status.step_started_at is None or any(gate.waiting for gate in status.gates):
+        return None
+    if _all_sequential(status.gates):  # cumulative evidence: the whole step counts
+        return status.step_started_at
+    if status.checks_passing_since is None:  # evidence that is not cumulative must be recent
+        return None
+    return max(status.step_started_at, status.checks_passing_since)
+
+
 def _dwell_complete(tick: Tick, status: TrafficShiftStatus) -> bool:
-    marks = [status.step_started_at]
-    if not _all_sequential(status.gates):  # evidence that is not cumulative must be recent
-        marks.append(status.checks_passing_since)
-    starts = [t for t in marks if t is not None]
-    dwell_start = max(starts, default=tick.now)
-    return tick.now - dwell_start >= tick.spec.interval
+    start = dwell_started_at(status)
+    return tick.now - (start or tick.now) >= tick.spec.interval
 
 
 def _all_sequential(gates: Sequence[GateStatus]) -> bool:

@@ -1,0 +1,150 @@
+"""The sequential judge inside the tick: cumulative counters read, evidence kept in the status
+across ticks (so a restarted controller continues the same test), a bad canary rolled back with
+its counts and e-value in the status, and a counter reset that neither rolls back nor advances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from controller.analysis.client import Sample
+from controller.api.status import GateVerdict, Phase
+from controller.rollout import Action
+from tests.unit.reconcile.builders import (
+    bookinfo_cluster,
+    make_deps,
+    shift_manifest,
+    stored_status,
+    tick,
+)
+
+SEQUENTIAL = {"judge": "sequential", "minRequests": 20, "window": "1m"}
+EDGES = ("0.5", "1", "5", "10", "25", "50", "100", "250", "500", "1000", "2500", "+Inf")
+
+
+@dataclass
+class Counters:
+    """Cumulative Istio counters per version, answered as Prometheus sums them."""
+
+    requests: dict[str, float] = field(default_factory=lambda: {"v1": 0.0, "v3": 0.0})
+    errors: dict[str, float] = field(default_factory=lambda: {"v1": 0.0, "v3": 0.0})
+    slow: dict[str, float] = field(default_factory=lambda: {"v1": 0.0, "v3": 0.0})
+    asked: list[str] = field(default_factory=list)
+
+    def serve(self, version: str, requests: int, errors: int = 0, slow: int = 0) -> None:
+        self.requests[version] += requests
+        self.errors[version] += errors
+        self.slow[version] += slow
+
+    def reset(self, version: str) -> None:
+        self.requests[version] = self.errors[version] = self.slow[version] = 0.0
+
+    def _within(self, version: str, edge: str) -> float:
+        """Requests at or below `edge`: fast ones take 60 ms, slow ones 1500 ms."""
+        bound = float(edge)
+        if bound >= 2500:
+            return self.requests[version]
+        return self.requests[version] - self.slow[version] if bound >= 100 else 0.0
+
+    def instant_query(self, promql: str) -> list[Sample]:
+        self.asked.append(promql)
+        out: list[Sample] = []
+        for version in ("v1", "v3"):
+            labels = {
+                "destination_service_name": "reviews",
+                "destination_workload_namespace": "bookinfo",
+                "destination_version": version,
+            }
+            if not self.requests[version]:
+                continue  # no series before the first request
+            if "_bucket" in promql:
+                for edge in EDGES:
+                    out.append(Sample(self._within(version, edge), {**labels, "le": edge}))
+            elif 'response_code=~"5.."' in promql:
+                if self.errors[version]:
+                    out.append(Sample(self.errors[version], labels))
+            elif promql.startswith("sum by"):
+                out.append(Sample(self.requests[version], labels))
+            else:
+                raise AssertionError(f"unexpected query: {promql}")
+        return out
+
+
+def sequential_deps(counters: Counters):  # type: ignore[no-untyped-def]
+    cluster = bookinfo_cluster(shift_manifest(analysis=SEQUENTIAL))
+    return cluster, make_deps(cluster, counters)  # type: ignore[arg-type]
+
+
+def test_a_canary_answering_20_percent_5xx_is_rolled_back_with_its_evidence_in_the_status():
+    counters = Counters()
+    cluster, deps = sequential_deps(counters)
+    tick(deps, 0)  # step 1: 10%
+    counters.serve("v1", 100)
+    tick(deps, 10)  # the first reading: the base
+    counters.serve("v3", 30, errors=6)
+    counters.serve("v1", 270, errors=1)
+    outcome = tick(deps, 20)
+    assert outcome.action is Action.ROLLBACK
+    status = stored_status(cluster)
+    assert status.phase is Phase.ROLLED_BACK
+    error_rate = next(g for g in status.gates if g.name == "error-rate")
+    assert error_rate.verdict is GateVerdict.FAIL
+    assert error_rate.judge == "sequential"
+    assert error_rate.evidence is not None
+    assert (error_rate.evidence.canary_events, error_rate.evidence.canary_requests) == (6, 30)
+    assert error_rate.evidence.e_value >= error_rate.evidence.bound == 200
+    assert "6/30 (20%)" in status.message
+
+
+def test_evidence_accumulates_across_ticks_in_the_status_and_the_step_waits_for_requests():
+    counters = Counters()
+    cluster, deps = sequential_deps(counters)
+    tick(deps, 0)
+    counters.serve("v1", 90)
+    tick(deps, 10)
+    counters.serve("v3", 8)
+    counters.serve("v1", 72)
+    tick(deps, 20)
+    first = stored_status(cluster)
+    assert first.evidence is not None
+    assert first.evidence.canary.shift.get("requests") == 8
+    gate = first.gates[0]
+    assert gate.waiting
+    assert "8 of 20 canary requests since step 1 began" in gate.message
+    counters.serve("v3", 9)
+    counters.serve("v1", 81)
+    outcome = tick(deps, 30)
+    assert outcome.action is Action.NONE  # 17 of 20: still waiting, even after the interval
+    counters.serve("v3", 10)
+    counters.serve("v1", 90)
+    outcome = tick(deps, 40)
+    assert outcome.action is Action.SET_WEIGHT  # 27 requests, 40 s > 30 s interval: step 2
+    assert stored_status(cluster).current_step == 2
+
+
+def test_a_counter_reset_mid_shift_neither_rolls_back_nor_advances():
+    counters = Counters()
+    cluster, deps = sequential_deps(counters)
+    tick(deps, 0)
+    counters.serve("v1", 90)
+    tick(deps, 10)
+    counters.serve("v3", 5)
+    counters.serve("v1", 45)
+    tick(deps, 20)
+    counters.reset("v3")  # the canary's pods restart: counters start again from zero
+    counters.reset("v1")
+    counters.serve("v3", 1, errors=1)  # one 5xx after the restart
+    counters.serve("v1", 9)
+    outcome = tick(deps, 30)
+    assert outcome.action is Action.NONE
+    assert stored_status(cluster).evidence.canary.suspect == ["istio"]  # type: ignore[union-attr]
+    counters.serve("v3", 2)
+    counters.serve("v1", 18)
+    outcome = tick(deps, 40)
+    assert outcome.action is Action.NONE
+    status = stored_status(cluster)
+    assert status.phase is Phase.PROGRESSING
+    assert status.current_step == 1
+    assert status.evidence is not None
+    assert status.evidence.resets == 2  # both subsets
+    assert status.evidence.canary.shift.get("requests") == 5  # nothing negative or doubled
