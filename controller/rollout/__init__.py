@@ -17,7 +17,6 @@ from controller.rollout.intents import (
     parse_intent,
     refusal,
 )
-from controller.rollout.progress import dwell_started_at
 from controller.rollout.machine import (
     check_due,
     confirm_write,
@@ -25,6 +24,7 @@ from controller.rollout.machine import (
     effective_check_interval,
     gates_judged,
 )
+from controller.rollout.progress import dwell_started_at
 
 __all__ = [
     "INTENT_ANNOTATION",
