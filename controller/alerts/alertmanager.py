@@ -51,6 +51,8 @@ def alert_annotations(alert: PendingAlert, external_url: str | None) -> dict[str
             threshold=gate.threshold,
             query=gate.query,
         )
+        if gate.evidence:
+            notes["evidence"] = gate.evidence
         link = render.graph_url(external_url, gate.query)
         if link is not None:
             notes["graph_url"] = link

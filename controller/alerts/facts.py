@@ -100,6 +100,7 @@ def _gate_facts(facts: ShiftFacts, event: AlertEvent) -> GateFacts | None:
         value=gate.value if finite else None,  # NaN/Inf would make the JSON bodies invalid
         threshold=gate.threshold,
         query=_clip(gate.query, MAX_QUERY_CHARS),
+        evidence=_clip(gate.message, MAX_MESSAGE_CHARS) if gate.evidence is not None else "",
     )
 
 

@@ -50,6 +50,8 @@ def _fields(alert: PendingAlert) -> list[dict[str, str]]:
             ("Value", render.format_value(facts.gate.value)),
             ("Threshold", facts.gate.threshold or "-"),
         ]
+        if facts.gate.evidence:
+            pairs.append(("Evidence", facts.gate.evidence))
     return [{"type": "mrkdwn", "text": f"*{name}*\n{escape(value)}"} for name, value in pairs]
 
 

@@ -37,6 +37,8 @@ def webhook_payload(
             "query": facts.gate.query,
             "graphUrl": render.graph_url(external_url, facts.gate.query),
         }
+        if facts.gate.evidence:
+            gate["evidence"] = facts.gate.evidence
     return {
         "version": BODY_VERSION,
         "dedupKey": alert.dedup_key,

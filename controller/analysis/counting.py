@@ -10,7 +10,8 @@ A family whose reading fell (a counter lower than before, or gone) is not counte
 earlier values are kept as the base ("suspect"): if the next reading is back at or above them it
 was a scrape gap and the difference is counted then, so nothing is lost or counted twice; if it
 is still below, it was a reset (a restarted pod or mesh), and counting restarts from that
-reading. Either way a reset never shows as negative or huge traffic. A counter never seen before
+reading. A reading with no series of the family at all tells nothing either way (a scrape
+outage makes every series stale): the base is kept, however long it lasts. Either way a reset never shows as negative or huge traffic. A counter never seen before
 counts from zero, so a brand-new series (the first 5xx answer) counts at once.
 """
 
@@ -68,6 +69,9 @@ class _SubsetUpdate:
     def _family(self, name: str) -> None:
         before = {k: v for k, v in self.previous.read.items() if family(k) == name}
         now = {k: v for k, v in self.reading.items() if family(k) == name}
+        if before and not now:  # no series at all: a scrape gap tells nothing, keep the base
+            self.suspect.add(name)
+            return
         fell = any(key not in now or now[key] < value for key, value in before.items())
         if not fell:
             for key, value in now.items():
@@ -80,7 +84,7 @@ class _SubsetUpdate:
         if name not in self.suspect:  # first fall: keep the base, wait for the next reading
             self.suspect.add(name)
             return
-        for key in before:  # fell twice: a reset; count again from this reading
+        for key in before:  # fell again with values to show for it: a reset; count from here
             self.read.pop(key, None)
         self.read.update(now)
         self.suspect.discard(name)

@@ -76,6 +76,8 @@ class Hypothesis:
     log_e: float
     alpha: float
     null_rate: float
+    counts: Counts  # the canary's counts tested
+    edge: float | None = None  # latency: the bucket edge the counts are above
 
     @property
     def refuted(self) -> bool:
@@ -146,9 +148,11 @@ def _errors(counts: Mapping[str, int], gate: Gate) -> Counts:
     return Counts(min(counts.get(ERRORS, 0), requests), requests)
 
 
-def _test(text: str, counts: Counts, null_rate: float, alpha: float) -> Hypothesis:
+def _test(
+    text: str, counts: Counts, null_rate: float, alpha: float, edge: float | None = None
+) -> Hypothesis:
     log_e = log_e_value(counts.events, counts.requests, min(max(null_rate, 0.0), 1.0))
-    return Hypothesis(text, log_e, alpha, null_rate)
+    return Hypothesis(text, log_e, alpha, null_rate, counts, edge)
 
 
 class _GateJudge:
@@ -326,7 +330,10 @@ class _GateJudge:
         ratio: tuple[float | None, float | None],
     ) -> GateEvidence:
         lead = max(tested, key=lambda h: h.margin, default=None)
-        step = self._canary(self.evidence.canary.step, self._shown_edge())
+        edge = None if lead is None else lead.edge
+        if lead is not None:
+            canary = lead.counts
+        step = self._canary(self.evidence.canary.step, edge)
         return GateEvidence(
             hypothesis=lead.text if lead else "",
             canary_events=canary.events,
@@ -341,11 +348,6 @@ class _GateJudge:
             ratio_low=_finite(ratio[0]),
             ratio_high=_finite(ratio[1]),
         )
-
-    def _shown_edge(self) -> float | None:
-        if self.quantile is None or self.gate.max is None:
-            return None
-        return edge_at_or_above(self.gate.max, edges(self.evidence.canary.shift))
 
 
 def _edge(edge: float | None) -> str:
@@ -394,7 +396,7 @@ def _judge_one(gate: Gate, evidence: Evidence, check: SequentialCheck, query: st
             name=gate.name,
             verdict=verdict,
             value=value,
-            threshold=_threshold(gate),
+            threshold=threshold_text(gate),
             query=query,
             message=message,
             checked_at=check.now,
@@ -425,13 +427,6 @@ def _step_requests(gate: Gate, evidence: Evidence) -> int:
     if gate.is_count:
         return evidence.canary.step.get(gate_key(gate.name, "total"), 0)
     return evidence.canary.step.get(REQUESTS, 0)
-
-
-def _threshold(gate: Gate) -> str:
-    text = threshold_text(gate.model_copy(update={"critical_max": None}))
-    if gate.is_count or gate.name == "error-rate":
-        return f"{text} (% of requests)" if text else text
-    return f"{text} (ms)" if text else text
 
 
 def describe_evidence(gate: GateEvidence | None, check: SequentialCheck, evidence: Evidence) -> str:

@@ -49,6 +49,11 @@ class GateFacts(ApiModel):
     value: float | None = None
     threshold: str = ""
     query: str = Field(default="", max_length=MAX_QUERY_CHARS)
+    evidence: str = Field(
+        default="",
+        max_length=MAX_MESSAGE_CHARS,
+        description="Sequential judge: the counts, rates, e-value and bound behind the verdict.",
+    )
 
 
 class AlertFacts(ApiModel):
