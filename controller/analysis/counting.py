@@ -11,8 +11,9 @@ earlier values are kept as the base ("suspect"): if the next reading is back at 
 was a scrape gap and the difference is counted then, so nothing is lost or counted twice; if it
 is still below, it was a reset (a restarted pod or mesh), and counting restarts from that
 reading. A reading with no series of the family at all tells nothing either way (a scrape
-outage makes every series stale): the base is kept, however long it lasts. Either way a reset never shows as negative or huge traffic. A counter never seen before
-counts from zero, so a brand-new series (the first 5xx answer) counts at once.
+outage makes every series stale): the base is kept, however long it lasts. Either way a reset
+never shows as negative or huge traffic. A counter never seen before counts from zero, so a
+brand-new series (the first 5xx answer) counts at once.
 """
 
 from __future__ import annotations
