@@ -151,6 +151,29 @@ def _batched_check(
     return None if posted is None else Checked(posted.gates, posted.evidence)
 
 
+def _register_next(
+    board: GateBoard, deps: Dependencies, target: Target, decided: TrafficShiftStatus
+) -> None:
+    """After a check, the next round's request carries what this tick decided (the evidence
+    it took, a new step), not the status the tick started from: a round that comes before the
+    shift's next tick must not count from stale evidence."""
+    shift = (target.namespace, target.name)
+    spec = target.shift.spec
+    if not gates_judged(spec, decided):
+        board.unregister(shift)
+        return
+    request = request_for(
+        shift,
+        spec,
+        decided,
+        target.gates,
+        canary=target.selectors.canary,
+        stable=target.selectors.stable,
+        variables=target.variables,
+    )
+    board.register(shift, request, effective_check_interval(spec, deps.check_interval))
+
+
 def _own_check(deps: Dependencies, target: Target, now: datetime) -> Checked:
     spec = target.shift.spec
     if any(gate_judge(g, spec.analysis.judge) is Judge.SEQUENTIAL for g in target.gates):
@@ -250,6 +273,8 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
             )
     alert_results = _deliver(recorder, now)
     final = recorder.status or planned.status
+    if deps.board is not None and checked is not None:
+        _register_next(deps.board, deps, target, decision.status)
     return TickOutcome(
         target.namespace,
         target.name,

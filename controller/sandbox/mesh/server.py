@@ -11,6 +11,7 @@ server thread, load generator). Endpoints:
   POST /admin/faults             {"version": "v3", "error_rate": 0.2, "latency_ms": 800} or
                                  {"clear": true} (optionally with "version")
   POST /admin/load               {"rps": N}
+  POST /admin/restart            Istio's counters fall to zero, as when the pods restart
   GET  /admin/state              routes, subsets, route-source health, faults, counts, load
   GET  /healthz                  "ok"
 """
@@ -84,6 +85,11 @@ class MeshServer:
             raise BadRequestError(str(error)) from None
         return self.loadgen.stats()
 
+    def admin_restart(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Reset Istio's counters, as a restart of the reviews pods would (the body is ignored)."""
+        del body
+        return {"series_reset": self.mesh.metrics.reset()}
+
     def admin_faults(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
             self.mesh.faults.apply(body)
@@ -125,7 +131,11 @@ class _MeshHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
         app = self.server.app
-        actions = {"/admin/faults": app.admin_faults, "/admin/load": app.admin_load}
+        actions = {
+            "/admin/faults": app.admin_faults,
+            "/admin/load": app.admin_load,
+            "/admin/restart": app.admin_restart,
+        }
         action = actions.get(path)
         if action is None:
             self._json(404, {"error": f"no such endpoint: POST {path}"})

@@ -151,6 +151,17 @@ class IstioMetrics:
             series.counts[slot] += 1
             series.total_ms += duration_ms
 
+    def reset(self) -> int:
+        """Forget every count, as the proxies of restarted pods do; returns the series dropped.
+
+        The series keep their labels, so Prometheus sees the same series fall to zero (a counter
+        reset), not new ones."""
+        with self._lock:
+            dropped = len(self._requests)
+            self._requests = dict.fromkeys(self._requests, 0)
+            self._durations = {key: _DurationSeries() for key in self._durations}
+        return dropped
+
     def collect(self) -> Iterable[Metric]:
         requests = CounterMetricFamily(
             "istio_requests", "Requests handled by an Istio proxy", labels=LABEL_NAMES

@@ -86,3 +86,29 @@ def test_rollback_sends_exactly_one_alertmanager_alert_with_the_facts(scene: Sce
         f"TrafficShift bookinfo/{shift.name} rolled back to 'v1' at step 1/2 "
         "(50% to canary 'v3'): gate 'error-rate' value "
     )
+
+
+def test_a_sequential_rollback_alert_carries_the_evidence_behind_it(scene: Scene) -> None:
+    """Under the sequential judge the rollback alert names the counts, the e-value and the
+    bound it crossed, as the status does."""
+    scene.fault_canary(error_rate=0.2)
+    shift = scene.new_shift("am-evidence", alerts=ROLLBACK_ROUTE, judge="sequential")
+
+    result = run_pipeline(scene.sandbox_dir, shift.path, scene.workdir / "run.log")
+
+    assert result.code == EXIT_ROLLED_BACK, result.output
+    status = scene.status(shift.name)
+    error_rate = gate_status(status, "error-rate")
+    assert (error_rate["judge"], error_rate["verdict"]) == ("sequential", "Fail")
+    poll(
+        "the rollback alert at the sink",
+        lambda: scene.sink.alertmanager_alerts(shift.name) or None,
+        timeout=15,
+    )
+    (alert,) = scene.sink.alertmanager_alerts(shift.name)
+    notes = alert["annotations"]
+    assert notes["evidence"] == error_rate["message"]
+    evidence = error_rate["evidence"]
+    assert f"{evidence['canaryEvents']}/{evidence['canaryRequests']}" in notes["evidence"]
+    assert "against 'canary 5xx share <= 1%', bound 200 (confidence 0.99)" in notes["evidence"]
+    assert "evidence refutes a gate" in notes["description"]

@@ -81,13 +81,18 @@ def shift_manifest(
     failure_limit: int = 2,
     progress_deadline: str = "60s",
     spec: dict[str, Any] | None = None,
+    judge: str = "threshold",
 ) -> dict[str, Any]:
-    """The tutorial sample (v1 -> v3 on reviews, default gates) with test-sized timings."""
+    """The tutorial sample (v1 -> v3 on reviews, default gates) with test-sized timings.
+
+    The threshold judge by default: most tests here pin down its window and failureLimit
+    semantics; the sequential judge's tests ask for it."""
     manifest: dict[str, Any] = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
     manifest["metadata"]["name"] = name
     manifest["metadata"]["labels"] = {TEST_LABEL: TEST_LABEL_VALUE}
     manifest["spec"].update(steps=list(steps), interval=interval, **(spec or {}))
     manifest["spec"]["analysis"].update(
+        judge=judge,
         window=window,
         minRequests=min_requests,
         failureLimit=failure_limit,

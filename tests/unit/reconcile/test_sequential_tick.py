@@ -5,12 +5,16 @@ its counts and e-value in the status, and a counter reset that neither rolls bac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from controller.analysis.batched import evaluate_batch
 from controller.analysis.client import Sample
 from controller.api.status import GateVerdict, Phase
+from controller.reconcile.board import GateBoard
 from controller.rollout import Action
 from tests.unit.reconcile.builders import (
+    CHECK_INTERVAL,
+    at,
     bookinfo_cluster,
     make_deps,
     shift_manifest,
@@ -148,3 +152,34 @@ def test_a_counter_reset_mid_shift_neither_rolls_back_nor_advances():
     assert status.evidence is not None
     assert status.evidence.resets == 2  # both subsets
     assert status.evidence.canary.shift.get("requests") == 5  # nothing negative or doubled
+
+
+def test_a_round_before_the_next_tick_counts_from_the_evidence_the_last_tick_took():
+    """The request left on the board after a check carries that check's evidence, so a round
+    that runs before the shift ticks again does not start counting over."""
+    counters = Counters()
+    cluster = bookinfo_cluster(shift_manifest(analysis={**SEQUENTIAL, "minRequests": 0}))
+    deps = replace(make_deps(cluster, counters), board=GateBoard())  # type: ignore[arg-type]
+    board = deps.board
+    assert board is not None
+
+    def round_at(seconds: float) -> None:
+        found = evaluate_batch(board.requests(CHECK_INTERVAL), client=counters, now=at(seconds))
+        board.post(found.statuses, at(seconds), found.evidence)
+
+    tick(deps, 0)
+    tick(deps, 1)  # registers the shift
+    counters.serve("v1", 100)
+    round_at(2)
+    tick(deps, 2.5)  # takes the first reading
+    (request,) = board.requests(CHECK_INTERVAL)
+    assert request.evidence == stored_status(cluster).evidence
+    assert request.evidence is not None
+    counters.serve("v1", 100)
+    round_at(12)  # no tick in between
+    tick(deps, 12.5)  # a check that changes no verdict: written on its refresh round only
+    (request,) = board.requests(CHECK_INTERVAL)
+    evidence = request.evidence
+    assert evidence is not None
+    assert evidence.since == at(2)  # the same test goes on
+    assert evidence.stable.shift.get("requests") == 100
