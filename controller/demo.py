@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from controller.api.status import Phase
+from controller.api.status import GateStatus, Phase
 from controller.api.trafficshift import TrafficShift
 from controller.pipeline import DriveOptions, apply_with_retries, drive, utc_now
 from controller.reconcile import TickOutcome
@@ -122,8 +122,20 @@ class Narrator:
             value = "-" if gate.value is None else f"{gate.value:.3g}"
             self.say(
                 f"           {gate.name:<12} {value:>7} (threshold {gate.threshold}) "
-                f"{gate.verdict.value}"
+                f"{gate.verdict.value}{_evidence(gate)}"
             )
+
+
+def _evidence(gate: GateStatus) -> str:
+    """The sequential judge's counts and evidence, e.g. ' - canary 9/41, evidence 3e+03 of
+    bound 200'."""
+    found = gate.evidence
+    if found is None:
+        return ""
+    return (
+        f" - canary {found.canary_events}/{found.canary_requests}, evidence "
+        f"{found.e_value:.2g} of bound {found.bound:.3g}"
+    )
 
 
 def _run_shift(wired: Wired, info: SandboxInfo, shift: TrafficShift, say: Say) -> TickOutcome:
@@ -192,6 +204,8 @@ def act_two(wired: Wired, info: SandboxInfo, say: Say) -> tuple[bool, list[dict[
             f"severity={labels.get('severity')} trafficshift={labels.get('trafficshift')}"
         )
         say(f"    {notes.get('summary', '')}")
+        if notes.get("evidence"):
+            say(f"    evidence: {notes['evidence']}")
         say(f"    inspect with: {notes.get('kubectl', '')}")
     return outcome.phase is Phase.ROLLED_BACK, alerts
 
