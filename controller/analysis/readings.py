@@ -38,7 +38,9 @@ from controller.analysis.sequential import (
 from controller.analysis.templates import TemplateError, custom_values, render_custom
 from controller.analysis.verdicts import errored
 from controller.api.gates import Gate
+from controller.api.judging import gate_judge
 from controller.api.status import Evidence, GateStatus
+from controller.api.trafficshift import Judge
 
 if TYPE_CHECKING:
     from controller.analysis.batched import CheckRequest
@@ -242,3 +244,33 @@ def _query_of(gate: Gate, sent: Mapping[str, str], custom: Mapping[str, str]) ->
 
 def keyed(results: Mapping[Hashable, SequentialResult]) -> dict[Hashable, Evidence]:
     return {key: r.evidence for key, r in results.items() if r.evidence is not None}
+
+
+def starting_evidence(
+    member: CheckRequest, query: Callable[[str], list[Sample]], now: datetime
+) -> Evidence | None:
+    """The base reading of a shift's counters taken as its first step is decided, before the
+    route changes, so the first check already counts the canary's first requests. None when the
+    counters cannot be read now (the first check then takes the base instead)."""
+    from controller.analysis.batched import group_matchers  # noqa: PLC0415 - batched imports us
+
+    gates = [g for g in member.gates if gate_judge(g, member.judge) is Judge.SEQUENTIAL]
+    if not gates:
+        return None
+    matchers = group_matchers(member.canary.reporter, {member.canary.namespace,
+                                                       member.stable.namespace})
+    try:
+        readings, _ = read_counters(query, matchers, buckets=needs_buckets(gates))
+    except PrometheusError:
+        return None
+    count_gates = _CountGates(member, query)
+    counted = [g for g in gates if g.is_count]
+    canary = keep_keys(readings.get(series_of(member.canary), {}), gates)
+    stable = keep_keys(readings.get(series_of(member.stable), {}), gates)
+    canary.update(count_gates.read(member.canary, counted))
+    stable.update(count_gates.read(member.stable, counted))
+    if count_gates.failed:
+        return None
+    return update_evidence(
+        None, canary=canary, stable=stable, now=now, step_started_at=member.step_started_at
+    )

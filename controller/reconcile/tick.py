@@ -10,13 +10,14 @@ tick redone after a 409 never announces a transition twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from controller.alerts import ALERTS_MISCONFIGURED
 from controller.analysis.batched import CheckRequest, evaluate_batch, request_for
 from controller.analysis.evaluate import evaluate_gates
+from controller.analysis.readings import starting_evidence
 from controller.api.judging import gate_judge
 from controller.api.status import Evidence, GateStatus, Phase, TrafficShiftStatus
 from controller.api.trafficshift import Judge
@@ -151,6 +152,31 @@ def _batched_check(
     return None if posted is None else Checked(posted.gates, posted.evidence)
 
 
+def _with_starting_evidence(
+    deps: Dependencies, target: Target, decision: Decision, now: datetime
+) -> Decision:
+    """A shift about to send its first step to the canary reads its counters first, so the
+    sequential judge counts from the step's start rather than from its first check."""
+    status = decision.status
+    if decision.action is not Action.SET_WEIGHT or status.current_step != 1:
+        return decision
+    if status.evidence is not None:
+        return decision
+    request = request_for(
+        (target.namespace, target.name),
+        target.shift.spec,
+        status,
+        target.gates,
+        canary=target.selectors.canary,
+        stable=target.selectors.stable,
+        variables=target.variables,
+    )
+    evidence = starting_evidence(request, deps.prometheus.instant_query, now)
+    if evidence is None:
+        return decision
+    return replace(decision, status=status.model_copy(update={"evidence": evidence}))
+
+
 def _register_next(
     board: GateBoard, deps: Dependencies, target: Target, decided: TrafficShiftStatus
 ) -> None:
@@ -237,6 +263,7 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
     decision = decide(
         spec, target.generation, _current_status(target), observation, now, policy=deps.policy
     )
+    decision = _with_starting_evidence(deps, target, decision, now)
     planned = plan_alerts(
         deps,
         target.shift,

@@ -89,9 +89,9 @@ CASES = [
     ),
     Case(
         "unknown-profile",
-        _edit_spec(analysis={"profile": "fast"}),
+        _edit_spec(analysis={"judge": "threshold", "profile": "fast"}),
         ("gate profile 'fast' not found (known: default)", "add config/gates/<name>.yaml"),
-        _edit_spec(analysis={"profile": "default"}),
+        _edit_spec(analysis={"judge": "threshold", "profile": "default"}),
     ),
     Case(
         "ambiguous-route",

@@ -82,9 +82,9 @@ def sequential_deps(counters: Counters):  # type: ignore[no-untyped-def]
 def test_a_canary_answering_20_percent_5xx_is_rolled_back_with_its_evidence_in_the_status():
     counters = Counters()
     cluster, deps = sequential_deps(counters)
-    tick(deps, 0)  # step 1: 10%
+    tick(deps, 0)  # step 1: 10%, after reading the counters' base
     counters.serve("v1", 100)
-    tick(deps, 10)  # the first reading: the base
+    tick(deps, 10)
     counters.serve("v3", 30, errors=6)
     counters.serve("v1", 270, errors=1)
     outcome = tick(deps, 20)
@@ -181,5 +181,30 @@ def test_a_round_before_the_next_tick_counts_from_the_evidence_the_last_tick_too
     (request,) = board.requests(CHECK_INTERVAL)
     evidence = request.evidence
     assert evidence is not None
-    assert evidence.since == at(2)  # the same test goes on
-    assert evidence.stable.shift.get("requests") == 100
+    assert evidence.since == at(0)  # the same test goes on, from the base read at the start
+    assert evidence.stable.shift.get("requests") == 200
+
+
+def test_the_counters_base_is_read_before_the_first_step_goes_to_the_canary():
+    """The first step's decision reads the counters before the route changes, so the first
+    check already counts the canary's first requests."""
+    counters = Counters()
+    counters.serve("v1", 500, errors=2)  # traffic before the shift: never counted
+    cluster, deps = sequential_deps(counters)
+    tick(deps, 0)
+    started = stored_status(cluster)
+    assert started.current_step == 1
+    assert started.evidence is not None
+    assert started.evidence.stable.read == {
+        "requests": 500.0,
+        "errors": 2.0,
+        "le=500": 500.0,
+        "le=+Inf": 500.0,
+    }
+    counters.serve("v3", 12, errors=3)
+    counters.serve("v1", 108)
+    tick(deps, 10)
+    error_rate = stored_status(cluster).gates[0]
+    assert error_rate.evidence is not None
+    assert (error_rate.evidence.canary_events, error_rate.evidence.canary_requests) == (3, 12)
+    assert (error_rate.evidence.step_events, error_rate.evidence.step_requests) == (3, 12)
