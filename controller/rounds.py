@@ -71,7 +71,7 @@ class GateRounds:
         if not requests:
             return
         result = evaluate_batch(requests, client=self._client, now=now)
-        self._board.post(result.statuses, now, result.evidence)
+        self._board.post(result.statuses, now, result.evidence, result.snapshots)
         seconds = time.monotonic() - started
         self._metrics.prometheus_queries.labels("batched").inc(result.queries)
         self._metrics.gate_rounds.observe(seconds)

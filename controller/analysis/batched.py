@@ -25,6 +25,7 @@ from string import Template
 from controller.analysis.client import FailureKind, PrometheusError, QueryClient, Sample
 from controller.analysis.evaluate import judge_gates
 from controller.analysis.readings import (
+    CounterSnapshot,
     Readings,
     SequentialResult,
     judge_member,
@@ -106,18 +107,31 @@ class BatchResult:
     statuses: dict[Hashable, list[GateStatus]] = field(default_factory=dict)
     evidence: dict[Hashable, Evidence] = field(default_factory=dict)
     queries: int = 0
+    # The counters each group read, for the base of shifts that start before the next round.
+    snapshots: list[CounterSnapshot] = field(default_factory=list)
 
 
 def series_key(selector: SubsetSelector) -> SeriesKey:
     return (selector.service, selector.namespace, selector.version)
 
 
-def group_matchers(reporter: str, namespaces: Iterable[str]) -> str:
-    """Label matchers for a group: its reporter and its workload namespaces."""
-    # Namespaces passed the label-value grammar; '.' is the one regex character it allows.
-    names = sorted({escape_label_value(ns).replace(".", "\\\\.") for ns in namespaces})
-    within = "|".join(names)
-    return f'reporter="{escape_label_value(reporter)}",destination_workload_namespace=~"{within}"'
+def _alternatives(values: Iterable[str]) -> str:
+    # Values passed the label-value grammar; '.' is the one regex character it allows.
+    return "|".join(sorted({escape_label_value(v).replace(".", "\\\\.") for v in values}))
+
+
+def group_matchers(
+    reporter: str, namespaces: Iterable[str], services: Iterable[str] | None = None
+) -> str:
+    """Label matchers for a group: its reporter and its workload namespaces (and, for a check
+    of one shift, its services, so the answer holds that shift's series only)."""
+    matchers = (
+        f'reporter="{escape_label_value(reporter)}",'
+        f'destination_workload_namespace=~"{_alternatives(namespaces)}"'
+    )
+    if services is not None:
+        matchers += f',destination_service_name=~"{_alternatives(services)}"'
+    return matchers
 
 
 def render_batched(template: str, matchers: str, window: timedelta) -> str:
@@ -162,22 +176,30 @@ def _by_series(samples: list[Sample]) -> dict[SeriesKey, float]:
 
 
 def evaluate_batch(
-    requests: Sequence[CheckRequest], *, client: QueryClient, now: datetime
+    requests: Sequence[CheckRequest],
+    *,
+    client: QueryClient,
+    now: datetime,
+    narrow: bool = False,
 ) -> BatchResult:
-    """Every request's gate statuses, each with ``checked_at = now``."""
+    """Every request's gate statuses, each with ``checked_at = now``.
+
+    `narrow`: select the requests' services too (a check of one shift, outside rounds)."""
     result = BatchResult()
     groups: dict[tuple[timedelta, str], list[CheckRequest]] = {}
     for request in requests:
         groups.setdefault((request.window, request.canary.reporter), []).append(request)
     for (window, reporter), members in groups.items():
         counted = _Counted(client)
-        group = _Group(members, window, reporter, counted, now)
+        group = _Group(members, window, reporter, counted, now, narrow=narrow)
         threshold = group.evaluate_thresholds()
         sequential = group.evaluate_sequential()
         for member in members:
             found = {**threshold.get(member.key, {}), **_statuses(sequential.get(member.key))}
             result.statuses[member.key] = [found[g.name] for g in member.gates]
         result.evidence.update(keyed(sequential))
+        if group.snapshot is not None and not narrow:
+            result.snapshots.append(group.snapshot)
         result.queries += counted.sent
     return result
 
@@ -194,13 +216,19 @@ class _Group:
         reporter: str,
         client: _Counted,
         now: datetime,
+        *,
+        narrow: bool = False,
     ) -> None:
         self.members = members
         self.window = window
         self.client = client
         self.now = now
         namespaces = {m.canary.namespace for m in members} | {m.stable.namespace for m in members}
-        self.matchers = group_matchers(reporter, namespaces)
+        services = {m.canary.service for m in members} | {m.stable.service for m in members}
+        self.matchers = group_matchers(reporter, namespaces, services if narrow else None)
+        self.reporter = reporter
+        self.namespaces = frozenset(namespaces)
+        self.snapshot: CounterSnapshot | None = None
 
     def evaluate_thresholds(self) -> dict[Hashable, dict[str, GateStatus]]:
         """Statuses of the gates the threshold judge decides, by member and gate name."""
@@ -223,6 +251,9 @@ class _Group:
                 self.client.instant_query, self.matchers, buckets=buckets
             )
             found: Readings | PrometheusError = readings
+            self.snapshot = CounterSnapshot(
+                self.reporter, self.namespaces, buckets, readings, self.now
+            )
         except PrometheusError as error:
             found, sent = error, {}
         return {

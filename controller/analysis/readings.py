@@ -58,6 +58,17 @@ SeriesKey = tuple[str, str, str]
 Readings = dict[SeriesKey, dict[str, float]]
 
 
+@dataclass(frozen=True)
+class CounterSnapshot:
+    """One group's counter reading in a round: every subset's counters in `namespaces`."""
+
+    reporter: str
+    namespaces: frozenset[str]
+    buckets: bool  # whether the duration buckets were read too
+    readings: Readings
+    at: datetime
+
+
 @dataclass
 class SequentialResult:
     statuses: dict[str, GateStatus]
@@ -246,6 +257,21 @@ def keyed(results: Mapping[Hashable, SequentialResult]) -> dict[Hashable, Eviden
     return {key: r.evidence for key, r in results.items() if r.evidence is not None}
 
 
+def evidence_from(member: CheckRequest, readings: Readings, now: datetime) -> Evidence | None:
+    """A shift's first evidence (its base) from a reading of its group's Istio counters; None
+    when the shift has count gates, whose own counters that reading lacks."""
+    gates = [g for g in member.gates if gate_judge(g, member.judge) is Judge.SEQUENTIAL]
+    if not gates or any(g.is_count for g in gates):
+        return None
+    return update_evidence(
+        None,
+        canary=keep_keys(readings.get(series_of(member.canary), {}), gates),
+        stable=keep_keys(readings.get(series_of(member.stable), {}), gates),
+        now=now,
+        step_started_at=member.step_started_at,
+    )
+
+
 def starting_evidence(
     member: CheckRequest, query: Callable[[str], list[Sample]], now: datetime
 ) -> Evidence | None:
@@ -257,12 +283,15 @@ def starting_evidence(
     gates = [g for g in member.gates if gate_judge(g, member.judge) is Judge.SEQUENTIAL]
     if not gates:
         return None
-    matchers = group_matchers(member.canary.reporter, {member.canary.namespace,
-                                                       member.stable.namespace})
+    namespaces = {member.canary.namespace, member.stable.namespace}
+    services = {member.canary.service, member.stable.service}
+    matchers = group_matchers(member.canary.reporter, namespaces, services)
     try:
         readings, _ = read_counters(query, matchers, buckets=needs_buckets(gates))
     except PrometheusError:
         return None
+    if not any(g.is_count for g in gates):
+        return evidence_from(member, readings, now)
     count_gates = _CountGates(member, query)
     counted = [g for g in gates if g.is_count]
     canary = keep_keys(readings.get(series_of(member.canary), {}), gates)

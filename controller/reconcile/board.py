@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from controller.analysis.batched import CheckRequest
+from controller.analysis.readings import CounterSnapshot, Readings
 from controller.api.status import Evidence, GateStatus
 
 ShiftName = tuple[str, str]  # namespace, name
@@ -36,6 +37,7 @@ class GateBoard:
         self._lock = threading.Lock()
         self._requests: dict[ShiftName, tuple[CheckRequest, timedelta]] = {}
         self._posted: dict[ShiftName, Posted] = {}
+        self._snapshots: dict[tuple[str, str], CounterSnapshot] = {}
 
     def register(self, shift: ShiftName, request: CheckRequest, interval: timedelta) -> None:
         with self._lock:
@@ -59,13 +61,39 @@ class GateBoard:
         results: Mapping[Hashable, Sequence[GateStatus]],
         at: datetime,
         evidence: Mapping[Hashable, Evidence] | None = None,
+        snapshots: Sequence[CounterSnapshot] = (),
     ) -> None:
         found = evidence or {}
         with self._lock:
+            for snapshot in snapshots:
+                for namespace in snapshot.namespaces:
+                    self._snapshots[(snapshot.reporter, namespace)] = snapshot
             for shift in self._requests:  # one unregistered while the round ran is dropped
                 gates = results.get(shift)
                 if gates is not None:
                     self._posted[shift] = Posted(at, tuple(gates), found.get(shift))
+
+    def counters(
+        self,
+        reporter: str,
+        namespaces: set[str],
+        *,
+        buckets: bool,
+        now: datetime,
+        max_age: timedelta,
+    ) -> Readings | None:
+        """The last rounds' counter readings of every subset in `namespaces`, when each was
+        read within `max_age` (with the duration buckets, if asked); None otherwise."""
+        merged: Readings = {}
+        with self._lock:
+            for namespace in namespaces:
+                snapshot = self._snapshots.get((reporter, namespace))
+                if snapshot is None or now - snapshot.at > max_age:
+                    return None
+                if buckets and not snapshot.buckets:
+                    return None
+                merged.update(snapshot.readings)
+        return merged
 
     def take(
         self, shift: ShiftName, *, after: datetime | None, now: datetime, interval: timedelta

@@ -17,7 +17,7 @@ from typing import Any
 from controller.alerts import ALERTS_MISCONFIGURED
 from controller.analysis.batched import CheckRequest, evaluate_batch, request_for
 from controller.analysis.evaluate import evaluate_gates
-from controller.analysis.readings import starting_evidence
+from controller.analysis.readings import evidence_from, needs_buckets, starting_evidence
 from controller.api.judging import gate_judge
 from controller.api.status import Evidence, GateStatus, Phase, TrafficShiftStatus
 from controller.api.trafficshift import Judge
@@ -171,7 +171,17 @@ def _with_starting_evidence(
         stable=target.selectors.stable,
         variables=target.variables,
     )
-    evidence = starting_evidence(request, deps.prometheus.instant_query, now)
+    if deps.board is None:
+        evidence = starting_evidence(request, deps.prometheus.instant_query, now)
+    else:  # no query per starting shift: the last round's reading of its namespace, if fresh
+        readings = deps.board.counters(
+            request.canary.reporter,
+            {request.canary.namespace, request.stable.namespace},
+            buckets=needs_buckets(request.gates),
+            now=now,
+            max_age=effective_check_interval(target.shift.spec, deps.check_interval),
+        )
+        evidence = None if readings is None else evidence_from(request, readings, now)
     if evidence is None:
         return decision
     return replace(decision, status=status.model_copy(update={"evidence": evidence}))
@@ -204,7 +214,7 @@ def _own_check(deps: Dependencies, target: Target, now: datetime) -> Checked:
     spec = target.shift.spec
     if any(gate_judge(g, spec.analysis.judge) is Judge.SEQUENTIAL for g in target.gates):
         # The sequential judge reads cumulative counters: the same queries as a round of one.
-        result = evaluate_batch([_request(target)], client=deps.prometheus, now=now)
+        result = evaluate_batch([_request(target)], client=deps.prometheus, now=now, narrow=True)
         key = (target.namespace, target.name)
         return Checked(tuple(result.statuses[key]), result.evidence.get(key))
     statuses = evaluate_gates(

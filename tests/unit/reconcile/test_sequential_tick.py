@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from controller.analysis.batched import evaluate_batch
 from controller.analysis.client import Sample
+from controller.analysis.readings import CounterSnapshot
 from controller.api.status import GateVerdict, Phase
 from controller.reconcile.board import GateBoard
 from controller.rollout import Action
@@ -181,8 +182,8 @@ def test_a_round_before_the_next_tick_counts_from_the_evidence_the_last_tick_too
     (request,) = board.requests(CHECK_INTERVAL)
     evidence = request.evidence
     assert evidence is not None
-    assert evidence.since == at(0)  # the same test goes on, from the base read at the start
-    assert evidence.stable.shift.get("requests") == 200
+    assert evidence.since == at(2)  # the same test goes on from the first round's base
+    assert evidence.stable.shift.get("requests") == 100
 
 
 def test_the_counters_base_is_read_before_the_first_step_goes_to_the_canary():
@@ -208,3 +209,32 @@ def test_the_counters_base_is_read_before_the_first_step_goes_to_the_canary():
     assert error_rate.evidence is not None
     assert (error_rate.evidence.canary_events, error_rate.evidence.canary_requests) == (3, 12)
     assert (error_rate.evidence.step_events, error_rate.evidence.step_requests) == (3, 12)
+
+
+def test_with_rounds_a_starting_shift_takes_its_base_from_the_last_rounds_reading():
+    """Under batched rounds a starting shift sends no query of its own: its base is the last
+    round's reading of its namespace, when that is younger than the check interval."""
+    counters = Counters()
+    cluster = bookinfo_cluster(shift_manifest(analysis=SEQUENTIAL))
+    deps = replace(make_deps(cluster, counters), board=GateBoard())  # type: ignore[arg-type]
+    assert deps.board is not None
+    reading = {("reviews", "bookinfo", "v1"): {"requests": 700.0, "errors": 3.0}}
+    snapshot = CounterSnapshot("destination", frozenset({"bookinfo"}), True, reading, at(-4))
+    deps.board.post({}, at(-4), {}, [snapshot])
+    tick(deps, 0)
+    evidence = stored_status(cluster).evidence
+    assert evidence is not None
+    assert evidence.stable.read == {"requests": 700.0, "errors": 3.0}
+    assert counters.asked == []  # no query of its own
+
+
+def test_a_stale_or_partial_round_reading_is_no_base():
+    board = GateBoard()
+    snapshot = CounterSnapshot("destination", frozenset({"bookinfo"}), False, {}, at(0))
+    board.post({}, at(0), {}, [snapshot])
+    fresh = {"now": at(5), "max_age": CHECK_INTERVAL}
+    assert board.counters("destination", {"bookinfo"}, buckets=False, **fresh) == {}
+    assert board.counters("destination", {"bookinfo"}, buckets=True, **fresh) is None
+    assert board.counters("destination", {"bookinfo", "other"}, buckets=False, **fresh) is None
+    late = {"now": at(11), "max_age": CHECK_INTERVAL}
+    assert board.counters("destination", {"bookinfo"}, buckets=False, **late) is None
