@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from string import Template
 from typing import TYPE_CHECKING
 
@@ -126,14 +127,21 @@ def keep_keys(reading: Mapping[str, float], gates: Sequence[Gate]) -> dict[str, 
     buckets = {k: v for k, v in reading.items() if k.startswith(BUCKET_PREFIX)}
     if any(g.is_relative for g in latency):
         return {**kept, **buckets}
-    available = sorted(_edge_value(k) for k in buckets if k != INF_BUCKET)
-    wanted = {INF_BUCKET}
-    for gate in latency:
-        if gate.max is not None:
-            edge = edge_at_or_above(gate.max, available)
-            if edge is not None:
-                wanted |= {k for k in buckets if k != INF_BUCKET and _edge_value(k) == edge}
+    maxima = tuple(sorted({g.max for g in latency if g.max is not None}))
+    wanted = _wanted_buckets(frozenset(buckets), maxima)
     return {**kept, **{k: v for k, v in buckets.items() if k in wanted}}
+
+
+@lru_cache(maxsize=256)  # the same key sets and thresholds, over and over: decide once
+def _wanted_buckets(keys: frozenset[str], maxima: tuple[float, ...]) -> frozenset[str]:
+    by_edge = {edge: key for key, edge in ((k, _edge_value(k)) for k in keys if k != INF_BUCKET)}
+    available = sorted(by_edge)
+    wanted = {INF_BUCKET}
+    for limit in maxima:
+        edge = edge_at_or_above(limit, available)
+        if edge is not None:
+            wanted.add(by_edge[edge])
+    return frozenset(wanted)
 
 
 def _edge_value(key: str) -> float:

@@ -34,6 +34,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from controller.analysis.counting import (
     BUCKET_PREFIX,
@@ -104,27 +105,26 @@ def _percent(rate: float) -> str:
     return f"{100 * rate:.3g}%"
 
 
-def edges(counts: Mapping[str, int]) -> list[float]:
+def edges(counts: Mapping[str, float]) -> list[float]:
     """The finite latency bucket edges present in a subset's counters, ascending."""
-    found = []
-    for key in counts:
+    return list(_edge_keys(frozenset(counts)))
+
+
+@lru_cache(maxsize=256)  # every subset has the same few key sets: parse them once
+def _edge_keys(keys: frozenset[str]) -> dict[float, str]:
+    """Finite bucket edge -> its key, ascending by edge."""
+    found: dict[float, str] = {}
+    for key in keys:
         if key.startswith(BUCKET_PREFIX) and key != INF_BUCKET:
             try:
-                found.append(float(key[len(BUCKET_PREFIX) :]))
+                found[float(key[len(BUCKET_PREFIX) :])] = key
             except ValueError:
                 continue
-    return sorted(found)
+    return dict(sorted(found.items()))
 
 
 def _bucket_key(edge: float, counts: Mapping[str, int]) -> str:
-    for key in counts:
-        if key.startswith(BUCKET_PREFIX) and key != INF_BUCKET:
-            try:
-                if float(key[len(BUCKET_PREFIX) :]) == edge:
-                    return key
-            except ValueError:
-                continue
-    return f"{BUCKET_PREFIX}{fmt(edge)}"
+    return _edge_keys(frozenset(counts)).get(edge, f"{BUCKET_PREFIX}{fmt(edge)}")
 
 
 def edge_at_or_above(value: float, available: Sequence[float]) -> float | None:

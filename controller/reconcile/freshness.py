@@ -32,8 +32,16 @@ _EVIDENCE_IDENTITY = ("since", "stepStartedAt", "resets")
 _CONDITION_IDENTITY = ("type", "status", "reason", "observedGeneration")
 
 
+# Counts are left out of the dump itself: they are the bulk of a sequential shift's status.
+_COUNTS = {"read", "shift", "step"}
+_LEFT_OUT: dict[str, Any] = {
+    "evidence": {"canary": _COUNTS, "stable": _COUNTS},
+    "gates": {"__all__": {"evidence"}},
+}
+
+
 def _essence(status: TrafficShiftStatus) -> dict[str, Any]:
-    data = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data = status.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=_LEFT_OUT)
     data.pop("lastCheckAt", None)
     data["gates"] = [
         {key: gate.get(key) for key in _GATE_IDENTITY} for gate in data.get("gates") or []
