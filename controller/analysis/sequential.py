@@ -242,7 +242,16 @@ class _GateJudge:
         quantile = self.quantile or 0.99
         share = 1 - quantile
         canary_counts = self.evidence.canary.shift
-        available = edges(canary_counts) or edges(self.evidence.stable.shift)
+        # Every edge either subset's counters have: a bucket no request fell in is never
+        # counted (its delta is 0), so the counts alone would hide the edges below the traffic.
+        available = edges(
+            {
+                **self.evidence.canary.read,
+                **self.evidence.stable.read,
+                **canary_counts,
+                **self.evidence.stable.shift,
+            }
+        )
         tested: list[Hypothesis] = []
         shown = self._canary(canary_counts, None)
         if gate.max is not None:
@@ -255,6 +264,7 @@ class _GateJudge:
                     shown,
                     share,
                     alpha,
+                    edge,
                 )
             )
         problem = ""
@@ -278,6 +288,7 @@ class _GateJudge:
                             counts,
                             share,
                             alpha / 2,
+                            edge,
                         )
                     )
         return tested, problem, self._evidence(shown, stable_shown, tested, (None, None))
@@ -306,11 +317,15 @@ class _GateJudge:
     def _stable_quantile_bound(
         self, available: Sequence[float], share: float, alpha: float
     ) -> float | None:
-        """The smallest edge the stable's quantile is below, with confidence (union over edges)."""
-        per_edge = alpha / max(len(available), 1)
+        """The smallest edge the stable's quantile is below, with confidence 1 - alpha.
+
+        No union bound over the edges is needed: only the largest edge below the true quantile
+        can mislead (its true share above is over `share`), and at every lower edge more
+        requests are above, so its upper bound is at least as high (the bound grows with the
+        count). One confidence sequence, at that one edge, covers them all."""
         for edge in available:
             counts = self._stable(edge)
-            if counts.requests and upper_bound(counts.events, counts.requests, per_edge) <= share:
+            if counts.requests and upper_bound(counts.events, counts.requests, alpha) <= share:
                 return edge
         return None
 

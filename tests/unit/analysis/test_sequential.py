@@ -469,3 +469,32 @@ def test_every_gate_gets_one_status_in_order_with_its_query() -> None:
     ]
     assert all(s.judge == "sequential" for s in statuses)
     assert all(s.evidence is not None and s.evidence.bound == pytest.approx(200) for s in statuses)
+
+
+EDGES = ("0.5", "1", "5", "10", "25", "50", "100", "250", "500", "1000", "2500", "5000")
+
+
+def counted(total: int, all_below: float) -> dict[str, int]:
+    """Counts as counting records them: a bucket no request fell in has no key at all."""
+    found = {"requests": total, "le=+Inf": total}
+    found.update({f"le={e}": total for e in EDGES if float(e) >= all_below})
+    return found
+
+
+def test_a_relative_latency_gate_sees_the_edges_no_request_fell_in() -> None:
+    """A canary 1 s slower fails a ratio gate although no canary request is counted under
+    1000 ms: the edges come from the counters read, not from the non-zero counts."""
+    read = {f"le={e}": 0.0 for e in EDGES} | {"le=+Inf": 0.0, "requests": 0.0}
+    shift = Evidence(
+        since=STEP_START,
+        read_at=NOW,
+        step_started_at=STEP_START,
+        canary=SubsetEvidence(read=read, shift=counted(200, 2500), step=counted(200, 2500)),
+        stable=SubsetEvidence(read=read, shift=counted(3000, 250), step=counted(3000, 250)),
+    )
+    status = judge(Gate(name="latency-p99", max_ratio_to_stable=1.5), shift)
+    assert status.verdict is GateVerdict.FAIL
+    assert status.evidence is not None
+    assert "bound 250 ms" in status.evidence.hypothesis
+    assert "above 500 ms" in status.evidence.hypothesis
+    assert (status.evidence.step_events, status.evidence.step_requests) == (200, 200)
