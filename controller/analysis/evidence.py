@@ -28,7 +28,7 @@ Count Data" (NeurIPS 2022); Ville (1939).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Odds multipliers the mixture bets on, and their prior weights. Most weight sits near the
@@ -111,6 +111,18 @@ def _rate(log_odds: float) -> float:
     return 1.0 / (1.0 + math.exp(-log_odds))
 
 
+def _crossing(rejected: Callable[[float], bool], *, rejected_low: bool) -> float:
+    """The log-odds where a monotone test switches from rejecting to not (bisection)."""
+    low, high = -_LOG_ODDS_SPAN, _LOG_ODDS_SPAN
+    for _ in range(_BISECTION_STEPS):
+        middle = (low + high) / 2
+        if rejected(middle) == rejected_low:
+            low = middle
+        else:
+            high = middle
+    return low if rejected_low else high
+
+
 def lower_bound(x: float, n: float, alpha: float, mixture: Mixture = DEFAULT_MIXTURE) -> float:
     """An anytime-valid lower confidence bound on the rate (coverage 1 - alpha at all times).
 
@@ -118,28 +130,22 @@ def lower_bound(x: float, n: float, alpha: float, mixture: Mixture = DEFAULT_MIX
     ``E(x, n; p0) >= 1/alpha``.
     """
     threshold = -math.log(alpha)
-    if log_e_value(x, n, _rate(-_LOG_ODDS_SPAN), mixture) < threshold:
+
+    def rejected(log_odds: float) -> bool:
+        return log_e_value(x, n, _rate(log_odds), mixture) >= threshold
+
+    if not rejected(-_LOG_ODDS_SPAN):
         return 0.0
-    low, high = -_LOG_ODDS_SPAN, _LOG_ODDS_SPAN  # rejected at low, not at high
-    for _ in range(_BISECTION_STEPS):
-        middle = (low + high) / 2
-        if log_e_value(x, n, _rate(middle), mixture) >= threshold:
-            low = middle
-        else:
-            high = middle
-    return _rate(low)
+    return _rate(_crossing(rejected, rejected_low=True))
 
 
 def upper_bound(x: float, n: float, alpha: float, mixture: Mixture = DEFAULT_MIXTURE) -> float:
     """An anytime-valid upper confidence bound on the rate (coverage 1 - alpha at all times)."""
     threshold = -math.log(alpha)
-    if log_e_value_below(x, n, _rate(_LOG_ODDS_SPAN), mixture) < threshold:
+
+    def rejected(log_odds: float) -> bool:
+        return log_e_value_below(x, n, _rate(log_odds), mixture) >= threshold
+
+    if not rejected(_LOG_ODDS_SPAN):
         return 1.0
-    low, high = -_LOG_ODDS_SPAN, _LOG_ODDS_SPAN  # not rejected at low, rejected at high
-    for _ in range(_BISECTION_STEPS):
-        middle = (low + high) / 2
-        if log_e_value_below(x, n, _rate(middle), mixture) >= threshold:
-            high = middle
-        else:
-            low = middle
-    return _rate(high)
+    return _rate(_crossing(rejected, rejected_low=False))

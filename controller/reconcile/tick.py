@@ -123,11 +123,12 @@ def _evidence_fields(gate: GateStatus) -> dict[str, Any]:
     }
 
 
-def _request(target: Target) -> CheckRequest:
+def _request(target: Target, status: TrafficShiftStatus | None = None) -> CheckRequest:
+    """The shift's check as of `status` (default: the status the tick started from)."""
     return request_for(
         (target.namespace, target.name),
         target.shift.spec,
-        target.status,
+        status if status is not None else target.status,
         target.gates,
         canary=target.selectors.canary,
         stable=target.selectors.stable,
@@ -162,15 +163,7 @@ def _with_starting_evidence(
         return decision
     if status.evidence is not None:
         return decision
-    request = request_for(
-        (target.namespace, target.name),
-        target.shift.spec,
-        status,
-        target.gates,
-        canary=target.selectors.canary,
-        stable=target.selectors.stable,
-        variables=target.variables,
-    )
+    request = _request(target, status)
     if deps.board is None:
         evidence = starting_evidence(request, deps.prometheus.instant_query, now)
     else:  # no query per starting shift: the last round's reading of its namespace, if fresh
@@ -198,16 +191,9 @@ def _register_next(
     if not gates_judged(spec, decided):
         board.unregister(shift)
         return
-    request = request_for(
-        shift,
-        spec,
-        decided,
-        target.gates,
-        canary=target.selectors.canary,
-        stable=target.selectors.stable,
-        variables=target.variables,
+    board.register(
+        shift, _request(target, decided), effective_check_interval(spec, deps.check_interval)
     )
-    board.register(shift, request, effective_check_interval(spec, deps.check_interval))
 
 
 def _own_check(deps: Dependencies, target: Target, now: datetime) -> Checked:
