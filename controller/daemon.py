@@ -342,7 +342,7 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
     if elector is not None:
         deps = replace(deps, cluster=LeaderOnlyWrites(deps.cluster, elector))
     periodic: list[Periodic] = []
-    board = GateBoard() if settings.query_batching else None
+    board = GateBoard(spread=settings.round_spread) if settings.query_batching else None
     if board is not None:
         deps = replace(deps, board=board)
         rounds = GateRounds(board, prometheus, metrics, should_run=leading)

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         description="Judge all due shifts' builtin gates in one grouped query per gate and "
         "round; false: each shift queries Prometheus on its own (the benchmark's baseline).",
     )
+    round_spread: Duration = Field(
+        default=timedelta(seconds=5),
+        description="With query batching: a round's passing results are acted on over this "
+        "long (at most half the check interval), each shift at its own fixed offset, so a "
+        "thousand shifts do not all write their status in one second; failures at once.",
+    )
     watch_cache: bool = Field(
         default=True,
         description="Read TrafficShifts, VirtualServices and DestinationRules from watches; "

@@ -28,10 +28,13 @@ from controller.analysis.readings import (
     CounterSnapshot,
     Readings,
     SequentialResult,
+    edges_to_read,
     judge_member,
     keyed,
     needs_buckets,
     read_counters,
+    read_every_edge,
+    resolved,
 )
 from controller.analysis.selectors import SubsetSelector, escape_label_value
 from controller.analysis.templates import ShiftVariables, promql_range
@@ -246,13 +249,16 @@ class _Group:
         if not members:
             return {}
         buckets = any(needs_buckets(gates) for _, gates in members)
+        edges = edges_to_read(members) if buckets else None
+        query = self.client.instant_query
         try:
-            readings, sent = read_counters(
-                self.client.instant_query, self.matchers, buckets=buckets
-            )
+            readings, sent = read_counters(query, self.matchers, buckets=buckets, edges=edges)
+            if not all(resolved(m, g, readings, edges) for m, g in members):
+                sent["buckets"] = read_every_edge(readings, query, self.matchers)
+                edges = None
             found: Readings | PrometheusError = readings
             self.snapshot = CounterSnapshot(
-                self.reporter, self.namespaces, buckets, readings, self.now
+                self.reporter, self.namespaces, buckets, readings, self.now, edges
             )
         except PrometheusError as error:
             found, sent = error, {}

@@ -12,6 +12,7 @@ since the next reading's difference covers the outage.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,6 +69,7 @@ class CounterSnapshot:
     buckets: bool  # whether the duration buckets were read too
     readings: Readings
     at: datetime
+    edges: frozenset[str] | None = None  # the buckets' `le` values read; None: every edge
 
 
 @dataclass
@@ -94,23 +96,58 @@ def _key(sample: Sample) -> SeriesKey:
 
 
 def read_counters(
-    query: Callable[[str], list[Sample]], matchers: str, *, buckets: bool
+    query: Callable[[str], list[Sample]],
+    matchers: str,
+    *,
+    buckets: bool,
+    edges: frozenset[str] | None = None,
 ) -> tuple[Readings, dict[str, str]]:
-    """Every subset's Istio counters in the group, and the queries sent (by counter)."""
+    """Every subset's Istio counters in the group, and the queries sent (by counter).
+
+    `edges`: the ``le`` values of the duration buckets to read (None: every edge)."""
     readings: Readings = {}
     sent: dict[str, str] = {}
     names = [REQUESTS, ERRORS] + (["buckets"] if buckets else [])
     for name in names:
-        promql = render_counter(name, matchers)
-        sent[name] = promql
-        for sample in query(promql):
-            if math.isnan(sample.value):  # no count to take
-                continue
-            key = name
-            if name == "buckets":
-                key = f"{BUCKET_PREFIX}{sample.labels.get('le', '')}"
-            readings.setdefault(_key(sample), {})[key] = sample.value
+        sent[name] = _read_into(readings, query, name, matchers, edges)
     return readings, sent
+
+
+def read_every_edge(readings: Readings, query: Callable[[str], list[Sample]], matchers: str) -> str:
+    """Replace the duration buckets in `readings` by a reading of every edge; the query sent."""
+    full: Readings = {}
+    promql = _read_into(full, query, "buckets", matchers, None)
+    for counters in readings.values():
+        for name in [k for k in counters if k.startswith(BUCKET_PREFIX)]:
+            del counters[name]
+    for key, counters in full.items():
+        readings.setdefault(key, {}).update(counters)
+    return promql
+
+
+def _read_into(
+    readings: Readings,
+    query: Callable[[str], list[Sample]],
+    name: str,
+    matchers: str,
+    edges: frozenset[str] | None,
+) -> str:
+    if name == "buckets" and edges is not None:
+        matchers = f'{matchers},le=~"{_edge_alternatives(edges)}"'
+    promql = render_counter(name, matchers)
+    for sample in query(promql):
+        if math.isnan(sample.value):  # no count to take
+            continue
+        key = name
+        if name == "buckets":
+            key = f"{BUCKET_PREFIX}{sample.labels.get('le', '')}"
+        readings.setdefault(_key(sample), {})[key] = sample.value
+    return promql
+
+
+def _edge_alternatives(edges: frozenset[str]) -> str:
+    # `le` values are numbers or +Inf: escape the regex characters they can hold.
+    return "|".join(re.escape(edge).replace("\\", "\\\\") for edge in sorted(edges))
 
 
 def needs_buckets(gates: Sequence[Gate]) -> bool:
@@ -142,6 +179,65 @@ def _wanted_buckets(keys: frozenset[str], maxima: tuple[float, ...]) -> frozense
         if edge is not None:
             wanted.add(by_edge[edge])
     return frozenset(wanted)
+
+
+def edges_to_read(
+    members: Sequence[tuple[CheckRequest, Sequence[Gate]]],
+) -> frozenset[str] | None:
+    """The ``le`` values a round reads for its members: +Inf, each latency threshold's own
+    spellings (500 as "500" and "500.0") and the edges their evidence already keeps. None
+    (every edge) when a member has a relative latency gate, which needs them all.
+
+    A threshold between two edges is not found this way: `resolved` says so, and the round
+    then reads every edge (see `read_every_edge`) and the shift keeps the edge it needs."""
+    wanted = {INF_BUCKET[len(BUCKET_PREFIX) :]}
+    for member, gates in members:
+        latency = [g for g in gates if g.name in QUANTILES]
+        if any(g.is_relative for g in latency):
+            return None
+        for gate in latency:
+            if gate.max is not None:
+                wanted |= _spellings(gate.max)
+        if latency and member.evidence is not None:
+            for subset in (member.evidence.canary, member.evidence.stable):
+                wanted |= {
+                    k[len(BUCKET_PREFIX) :] for k in subset.read if k.startswith(BUCKET_PREFIX)
+                }
+    return frozenset(wanted)
+
+
+def _spellings(limit: float) -> set[str]:
+    spelled = {f"{limit:g}", repr(float(limit))}
+    if float(limit).is_integer():
+        spelled.add(str(int(limit)))
+    return spelled
+
+
+def resolved(
+    member: CheckRequest,
+    gates: Sequence[Gate],
+    readings: Readings,
+    edges: frozenset[str] | None,
+) -> bool:
+    """Whether `readings` of the ``le`` values `edges` (None: every edge) show, for each of the
+    member's subsets that has duration buckets, the edge each latency threshold is counted at:
+    the threshold's own edge, or one the shift's evidence already keeps at or above it."""
+    maxima = [g.max for g in gates if g.name in QUANTILES and g.max is not None]
+    if edges is None or not maxima:
+        return True
+    for selector, side in ((member.canary, "canary"), (member.stable, "stable")):
+        reading = readings.get(series_of(selector), {})
+        if INF_BUCKET not in reading:
+            continue  # no timed request yet: nothing to count at any edge
+        read = [_edge_value(k) for k in reading if k.startswith(BUCKET_PREFIX)]
+        kept = []
+        if member.evidence is not None:
+            subset = member.evidence.canary if side == "canary" else member.evidence.stable
+            kept = [_edge_value(k) for k in subset.read if k.startswith(BUCKET_PREFIX)]
+        for limit in maxima:
+            if limit not in read and not any(math.isfinite(e) and e >= limit for e in kept):
+                return False
+    return True
 
 
 def _edge_value(key: str) -> float:
@@ -265,12 +361,21 @@ def keyed(results: Mapping[Hashable, SequentialResult]) -> dict[Hashable, Eviden
     return {key: r.evidence for key, r in results.items() if r.evidence is not None}
 
 
-def evidence_from(member: CheckRequest, readings: Readings, now: datetime) -> Evidence | None:
+def evidence_from(
+    member: CheckRequest,
+    readings: Readings,
+    now: datetime,
+    *,
+    edges: frozenset[str] | None = None,
+) -> Evidence | None:
     """A shift's first evidence (its base) from a reading of its group's Istio counters; None
-    when the shift has count gates, whose own counters that reading lacks."""
+    when the shift has count gates, whose own counters that reading lacks, or when the reading
+    lacks a bucket edge its latency thresholds need (see `resolved`)."""
     gates = [g for g in member.gates if gate_judge(g, member.judge) is Judge.SEQUENTIAL]
     if not gates or any(g.is_count for g in gates):
         return None
+    if not resolved(member, gates, readings, edges):
+        return None  # a reading of some edges only, without the one a threshold needs
     return update_evidence(
         None,
         canary=keep_keys(readings.get(series_of(member.canary), {}), gates),

@@ -12,13 +12,14 @@ result that waited, e.g. behind a pending write, is too old to act on).
 from __future__ import annotations
 
 import threading
+import zlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from controller.analysis.batched import CheckRequest
 from controller.analysis.readings import CounterSnapshot, Readings
-from controller.api.status import Evidence, GateStatus
+from controller.api.status import Evidence, GateStatus, GateVerdict
 
 ShiftName = tuple[str, str]  # namespace, name
 
@@ -28,12 +29,21 @@ class Posted:
     at: datetime
     gates: tuple[GateStatus, ...]
     evidence: Evidence | None = None  # the sequential judge's counts after this round
+    ready_at: datetime | None = None  # not takeable before (None: at once)
+
+
+def take_offset(shift: ShiftName, spread: timedelta, interval: timedelta) -> timedelta:
+    """The shift's fixed place within the spread (at most half its check interval)."""
+    width = min(spread, interval / 2)
+    fraction = zlib.crc32(f"{shift[0]}/{shift[1]}".encode()) / 2**32
+    return width * fraction
 
 
 class GateBoard:
     """Thread-safe: ticks, the round runner and the watch threads all reach it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, spread: timedelta = timedelta(0)) -> None:
+        self._spread = spread
         self._lock = threading.Lock()
         self._requests: dict[ShiftName, tuple[CheckRequest, timedelta]] = {}
         self._posted: dict[ShiftName, Posted] = {}
@@ -68,10 +78,13 @@ class GateBoard:
             for snapshot in snapshots:
                 for namespace in snapshot.namespaces:
                     self._snapshots[(snapshot.reporter, namespace)] = snapshot
-            for shift in self._requests:  # one unregistered while the round ran is dropped
-                gates = results.get(shift)
+            for shift, (_, interval) in self._requests.items():
+                gates = results.get(shift)  # one unregistered while the round ran is dropped
                 if gates is not None:
-                    self._posted[shift] = Posted(at, tuple(gates), found.get(shift))
+                    ready = at
+                    if not any(g.verdict is GateVerdict.FAIL for g in gates):
+                        ready += take_offset(shift, self._spread, interval)
+                    self._posted[shift] = Posted(at, tuple(gates), found.get(shift), ready)
 
     def counters(
         self,
@@ -81,10 +94,12 @@ class GateBoard:
         buckets: bool,
         now: datetime,
         max_age: timedelta,
-    ) -> Readings | None:
+    ) -> tuple[Readings, frozenset[str] | None] | None:
         """The last rounds' counter readings of every subset in `namespaces`, when each was
-        read within `max_age` (with the duration buckets, if asked); None otherwise."""
+        read within `max_age` (with the duration buckets, if asked), and the bucket edges they
+        were read at (None: every edge); None when there is no such reading."""
         merged: Readings = {}
+        edges: set[str] | None = None
         with self._lock:
             for namespace in namespaces:
                 snapshot = self._snapshots.get((reporter, namespace))
@@ -93,7 +108,9 @@ class GateBoard:
                 if buckets and not snapshot.buckets:
                     return None
                 merged.update(snapshot.readings)
-        return merged
+                if snapshot.edges is not None:
+                    edges = (edges or set()) | snapshot.edges
+        return merged, None if edges is None else frozenset(edges)
 
     def take(
         self, shift: ShiftName, *, after: datetime | None, now: datetime, interval: timedelta
@@ -105,11 +122,14 @@ class GateBoard:
     def take_posted(
         self, shift: ShiftName, *, after: datetime | None, now: datetime, interval: timedelta
     ) -> Posted | None:
-        """The shift's posted result if it is a new check: measured after ``after`` and
-        younger than ``interval``; it is removed either way once found too old or taken."""
+        """The shift's posted result if it is a new check: measured after ``after``, takeable
+        (see the spread) and younger than ``interval``; it is removed either way once found too
+        old or taken."""
         with self._lock:
             posted = self._posted.get(shift)
             if posted is None or (after is not None and posted.at <= after):
+                return None
+            if posted.ready_at is not None and now < posted.ready_at:
                 return None
             del self._posted[shift]
         if now - posted.at >= interval:

@@ -164,20 +164,36 @@ def _with_starting_evidence(
     if status.evidence is not None:
         return decision
     request = _request(target, status)
+    query = deps.prometheus.instant_query
     if deps.board is None:
-        evidence = starting_evidence(request, deps.prometheus.instant_query, now)
-    else:  # no query per starting shift: the last round's reading of its namespace, if fresh
-        readings = deps.board.counters(
-            request.canary.reporter,
-            {request.canary.namespace, request.stable.namespace},
-            buckets=needs_buckets(request.gates),
-            now=now,
-            max_age=effective_check_interval(target.shift.spec, deps.check_interval),
-        )
-        evidence = None if readings is None else evidence_from(request, readings, now)
+        evidence = starting_evidence(request, query, now)
+    else:
+        evidence = _starting_evidence_from_board(deps.board, deps, target, request, now)
     if evidence is None:
         return decision
     return replace(decision, status=status.model_copy(update={"evidence": evidence}))
+
+
+def _starting_evidence_from_board(
+    board: GateBoard, deps: Dependencies, target: Target, request: CheckRequest, now: datetime
+) -> Evidence | None:
+    """The base from the last round's reading of the shift's namespace, if fresh: no query of
+    its own, so a thousand shifts starting at once cost none. Only when that reading lacks what
+    the shift needs (the edge of a latency threshold between two edges, count gates' own
+    counters) does it read its counters itself, once."""
+    found = board.counters(
+        request.canary.reporter,
+        {request.canary.namespace, request.stable.namespace},
+        buckets=needs_buckets(request.gates),
+        now=now,
+        max_age=effective_check_interval(target.shift.spec, deps.check_interval),
+    )
+    if found is None:
+        return None  # the first check takes the base instead
+    evidence = evidence_from(request, found[0], now, edges=found[1])
+    if evidence is None:
+        evidence = starting_evidence(request, deps.prometheus.instant_query, now)
+    return evidence
 
 
 def _register_next(

@@ -11,7 +11,7 @@ from controller.analysis.selectors import SubsetSelector
 from controller.analysis.templates import ShiftVariables
 from controller.api.gates import Gate
 from controller.api.status import GateStatus, GateVerdict
-from controller.reconcile.board import GateBoard
+from controller.reconcile.board import GateBoard, take_offset
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 TEN = timedelta(seconds=10)
@@ -114,3 +114,34 @@ def test_a_result_as_old_as_the_interval_is_not_taken_and_is_dropped(
 def test_a_result_just_younger_than_the_interval_is_taken(board: GateBoard) -> None:
     board.post({REVIEWS: passed(0.1)}, at(0))
     assert board.take(REVIEWS, after=None, now=at(9.999), interval=TEN) == tuple(passed(0.1))
+
+
+def test_with_a_spread_a_passing_result_is_takeable_from_the_shifts_own_offset() -> None:
+    spread = GateBoard(spread=timedelta(seconds=5))
+    spread.register(REVIEWS, request(REVIEWS), TEN)
+    spread.post({REVIEWS: passed(0.1)}, at(0))
+    offset = take_offset(REVIEWS, timedelta(seconds=5), TEN)
+    assert timedelta(0) < offset < timedelta(seconds=5)
+    early = (at(0) + offset - timedelta(milliseconds=1)).timestamp() - T0.timestamp()
+    assert spread.take(REVIEWS, after=None, now=at(early), interval=TEN) is None
+    ready = (at(0) + offset).timestamp() - T0.timestamp()
+    assert spread.take(REVIEWS, after=None, now=at(ready), interval=TEN) == tuple(passed(0.1))
+
+
+def test_with_a_spread_a_failing_result_is_takeable_at_once() -> None:
+    spread = GateBoard(spread=timedelta(seconds=5))
+    spread.register(REVIEWS, request(REVIEWS), TEN)
+    failed = [GateStatus(name="error-rate", verdict=GateVerdict.FAIL, value=30.0)]
+    spread.post({REVIEWS: failed}, at(0))
+    assert spread.take(REVIEWS, after=None, now=at(0), interval=TEN) == tuple(failed)
+
+
+def test_offsets_spread_shifts_over_the_spread_capped_at_half_the_interval() -> None:
+    shifts = [("team", f"shift-{i}") for i in range(1000)]
+    offsets = [take_offset(s, timedelta(seconds=5), TEN).total_seconds() for s in shifts]
+    per_second = [sum(1 for o in offsets if k <= o < k + 1) for k in range(5)]
+    assert sum(per_second) == 1000
+    assert max(per_second) < 260  # about 200 a second, not 1000 in one
+    short = [take_offset(s, timedelta(seconds=5), timedelta(seconds=2)) for s in shifts]
+    assert max(short) < timedelta(seconds=1)
+    assert take_offset(REVIEWS, timedelta(0), TEN) == timedelta(0)

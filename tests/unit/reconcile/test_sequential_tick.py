@@ -233,8 +233,49 @@ def test_a_stale_or_partial_round_reading_is_no_base():
     snapshot = CounterSnapshot("destination", frozenset({"bookinfo"}), False, {}, at(0))
     board.post({}, at(0), {}, [snapshot])
     fresh = {"now": at(5), "max_age": CHECK_INTERVAL}
-    assert board.counters("destination", {"bookinfo"}, buckets=False, **fresh) == {}
+    assert board.counters("destination", {"bookinfo"}, buckets=False, **fresh) == ({}, None)
     assert board.counters("destination", {"bookinfo"}, buckets=True, **fresh) is None
     assert board.counters("destination", {"bookinfo", "other"}, buckets=False, **fresh) is None
     late = {"now": at(11), "max_age": CHECK_INTERVAL}
     assert board.counters("destination", {"bookinfo"}, buckets=False, **late) is None
+
+
+def _starting_from_round(latency_max: int) -> tuple[Counters, object]:
+    """A starting shift under rounds whose last reading holds the buckets at 500 ms and +Inf
+    only (as a round of shifts with a 500 ms threshold reads them)."""
+    counters = Counters()
+    counters.serve("v1", 700, slow=7)
+    gates = [{"name": "latency-p99", "max": latency_max}]
+    cluster = bookinfo_cluster(shift_manifest(analysis={**SEQUENTIAL, "gates": gates}))
+    deps = replace(make_deps(cluster, counters), board=GateBoard())  # type: ignore[arg-type]
+    assert deps.board is not None
+    reading = {
+        ("reviews", "bookinfo", "v1"): {
+            "requests": 700.0,
+            "errors": 0.0,
+            "le=500": 693.0,
+            "le=+Inf": 700.0,
+        }
+    }
+    edges = frozenset({"+Inf", "500", "500.0"})
+    snapshot = CounterSnapshot("destination", frozenset({"bookinfo"}), True, reading, at(-4), edges)
+    deps.board.post({}, at(-4), {}, [snapshot])
+    tick(deps, 0)
+    return counters, stored_status(cluster).evidence
+
+
+def test_a_starting_shift_takes_a_rounds_reading_of_some_edges_when_its_edge_is_there():
+    counters, evidence = _starting_from_round(500)
+    assert counters.asked == []
+    assert evidence is not None
+    assert evidence.stable.read["le=500"] == 693.0
+
+
+def test_a_starting_shift_whose_threshold_lies_between_edges_reads_every_edge_itself():
+    """400 ms is counted at the 500 ms edge, but a reading of some edges cannot show that 500
+    is the smallest edge above 400: the shift reads its own counters, every edge, once."""
+    counters, evidence = _starting_from_round(400)
+    assert [q for q in counters.asked if "_bucket" in q and "le=~" not in q]
+    assert evidence is not None
+    kept = sorted(k for k in evidence.stable.read if k.startswith("le="))
+    assert kept == ["le=+Inf", "le=500"]
