@@ -398,6 +398,8 @@ def _confirm(recorder: _Recorder, now: datetime) -> None:
 def _announce(
     deps: Dependencies, recorded: dict[str, Any], target: Target, decision: Decision, now: datetime
 ) -> None:
+    if not decision.transitions:
+        return  # a quiet tick builds no logger
     log = get_logger(
         shift=target.name,
         namespace=target.namespace,
