@@ -12,7 +12,8 @@ From the repo root:
 Per N it starts a fresh stack (API, exporter, Prometheus scraping every 5 s), creates N
 VirtualServices, DestinationRules and TrafficShifts (steps 10/20/50/100, interval 10m, so none
 advances while measuring), then runs each mode's controller: warm-up until every shift is
-Progressing with a gate check recorded by that controller, then a measuring window. Server-side
+Progressing with every gate passing on a check recorded by that controller, then a measuring
+window. Server-side
 counts: Prometheus's own prometheus_http_requests_total and the sandbox API's /admin/requests.
 Every process it starts is stopped, on Ctrl-C or error too.
 """
@@ -77,15 +78,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _checked_since(shift: dict[str, Any], since: float) -> bool:
+    """Progressing, checked by this controller, every gate passing: the steady state. (A step's
+    first checks under the sequential judge wait for minRequests; measuring from there would
+    count each shift's one-time write of its first passing verdict.)"""
     status = shift.get("status") or {}
     checked = status.get("lastCheckAt")
     if status.get("phase") != "Progressing" or not checked:
+        return False
+    gates = status.get("gates") or []
+    if not gates or any(g.get("verdict") != "Pass" for g in gates):
         return False
     return datetime.fromisoformat(checked).timestamp() >= since - 1.0  # second-resolution stamps
 
 
 def warm_up(stack: ScaleStack, controller: ControllerProcess, timeout: float) -> bool:
-    """Wait until every shift is Progressing with a gate check by this controller."""
+    """Wait until every shift is Progressing with passing gates checked by this controller."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         controller.check_alive()

@@ -112,6 +112,12 @@ class GateBoard:
                     edges = (edges or set()) | snapshot.edges
         return merged, None if edges is None else frozenset(edges)
 
+    def ready(self, shift: ShiftName, now: datetime) -> bool:
+        """Whether a result for the shift is posted and takeable at `now` (see the spread)."""
+        with self._lock:
+            posted = self._posted.get(shift)
+        return posted is not None and (posted.ready_at is None or posted.ready_at <= now)
+
     def take(
         self, shift: ShiftName, *, after: datetime | None, now: datetime, interval: timedelta
     ) -> tuple[GateStatus, ...] | None:

@@ -23,8 +23,10 @@ from typing import Any
 from controller.api.status import TrafficShiftStatus
 
 REFRESH_EVERY_CHECKS = 6
-# Per gate, what a verdict is; the value, message and time are refreshed lazily.
-_GATE_IDENTITY = ("name", "verdict", "critical", "threshold", "query", "judge", "waiting")
+# Per gate, what a verdict is; the value, message, query text and time are refreshed lazily
+# (a round of the sequential judge reads every bucket edge once, then only the ones it needs:
+# the query's text changes, the verdict does not).
+_GATE_IDENTITY = ("name", "verdict", "critical", "threshold", "judge", "waiting")
 # The sequential judge's counts grow every check, and the next check recounts from whatever was
 # written last (its counters are cumulative), so they refresh lazily too; what changes how the
 # counts are taken (a suspected reset, a new step, a confirmed reset) is written at once.

@@ -165,6 +165,7 @@ class TargetMemo:
 
     def __init__(self) -> None:
         self._memo: dict[tuple[str, str], tuple[tuple[str, ...], Target]] = {}
+        self._quiet: dict[tuple[str, str], Target] = {}
         self._lock = threading.Lock()
 
     def resolve(
@@ -185,6 +186,22 @@ class TargetMemo:
     def forget(self, namespace: str, name: str) -> None:
         with self._lock:
             self._memo.pop((namespace, name), None)
+            self._quiet.pop((namespace, name), None)
+
+    def mark_quiet(self, target: Target, quiet: bool) -> None:
+        """Record whether a tick of `target` ended with nothing left to do (see `is_quiet`)."""
+        key = (target.namespace, target.name)
+        with self._lock:
+            if quiet:
+                self._quiet[key] = target
+            else:
+                self._quiet.pop(key, None)
+
+    def is_quiet(self, target: Target) -> bool:
+        """Whether the last tick of this very Target (the same objects at the same versions: a
+        memo hit) ended quiet."""
+        with self._lock:
+            return self._quiet.get((target.namespace, target.name)) is target
 
     @staticmethod
     def _versions(cluster: Cluster, obj: dict[str, Any]) -> tuple[str, ...] | None:

@@ -263,6 +263,8 @@ class _Recorder:
 
 
 def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
+    if _still_quiet(deps, target, now):
+        return _quiet_outcome(target)
     spec = target.shift.spec
     checked = _check_gates(deps, target, now)
     gates = None if checked is None else checked.gates
@@ -314,6 +316,10 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
     final = recorder.status or planned.status
     if deps.board is not None and checked is not None:
         _register_next(deps.board, deps, target, decision.status)
+    if deps.memo is not None:
+        quiet = not (decision.transitions or alert_results or planned.dropped)
+        quiet = quiet and action is Action.NONE and recorder.obj is target.obj
+        deps.memo.mark_quiet(target, quiet and _settled(final))
     return TickOutcome(
         target.namespace,
         target.name,
@@ -327,6 +333,41 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         message=message,
         status=final,
         alert_deliveries=alert_results,
+    )
+
+
+_QUIET_PHASES = (Phase.PROGRESSING, Phase.PAUSED)
+
+
+def _settled(status: TrafficShiftStatus) -> bool:
+    """A status no tick changes until something new arrives: a gate result on the board, or an
+    edit of the shift, its VirtualService or its DestinationRule (each a new resourceVersion).
+    Not Holding (its deadline runs on the clock), no write to confirm, no alert to deliver."""
+    return status.phase in _QUIET_PHASES and not status.write_pending and not status.pending_alerts
+
+
+def _still_quiet(deps: Dependencies, target: Target, now: datetime) -> bool:
+    """Whether this tick can be skipped: batched rounds and the watch cache are on, the last
+    tick of this very Target (same objects, same versions) wrote, sent and decided nothing from
+    a settled status, and no new gate result is waiting on the board. It would decide the same
+    nothing again; most ticks of a thousand shifts between rounds are such ticks."""
+    if deps.memo is None or deps.board is None or not deps.memo.is_quiet(target):
+        return False
+    return not deps.board.ready((target.namespace, target.name), now)
+
+
+def _quiet_outcome(target: Target) -> TickOutcome:
+    status = target.status
+    if status is None:  # a settled tick recorded a status; never reached
+        return TickOutcome(target.namespace, target.name, None)
+    return TickOutcome(
+        target.namespace,
+        target.name,
+        status.phase,
+        weight=status.canary_weight,
+        step=status.current_step,
+        message=status.message,
+        status=status,
     )
 
 
