@@ -31,13 +31,14 @@ from functools import partial
 from typing import Any
 
 from controller.analysis.prometheus import PrometheusQueryClient
-from controller.kube.cached import CachedCluster, CacheStores, cache_stores
+from controller.kube.cached import CachedCluster, CacheStores, StoreReads, cache_stores
 from controller.kube.lease import LeaderElector, LeaseConfig, NotLeaderError
 from controller.kube.store import ObjectStore
 from controller.metrics import ControllerMetrics, HealthServer
 from controller.reconcile import Cluster, TickOutcome, reconcile_once
 from controller.reconcile.board import GateBoard
 from controller.reconcile.target import TargetMemo
+from controller.reconcile.tick import quiet_now
 from controller.rounds import ROUND_JOB_ID, GateRounds
 from controller.scheduler import DEFAULT_WORKERS, ApschedulerJobs, ShiftJobs, ShiftKey, tick_period
 from controller.settings import Settings
@@ -98,13 +99,16 @@ class Daemon:
         periodic: Sequence[Periodic] = (),
         on_tick_start: Callable[[float], None] = lambda _lag: None,
         on_removed: Callable[[ShiftKey], None] = lambda _key: None,
+        quiet: Callable[[str, str, datetime], bool] | None = None,
     ) -> None:
         self.stopping = threading.Event()
         self.stop_timeout = stop_timeout
         self._cache_watchers: list[ShiftWatcher] = []
         # With a cache, no tick runs before every cached kind was listed: a missing object
         # would otherwise be taken as deleted, or fail the tick.
-        self.ticker = ShiftTicker(reconcile, should_run=lambda: self._cached() and should_run())
+        self.ticker = ShiftTicker(
+            reconcile, should_run=lambda: self._cached() and should_run(), quiet=quiet
+        )
         periodic_ids = {job.job_id for job in periodic}
 
         def started(job_id: str, lag: float) -> None:
@@ -116,7 +120,12 @@ class Daemon:
             on_removed(key)
 
         self.table = ApschedulerJobs(
-            self.ticker.tick, period, workers=workers, on_removed=removed, on_start=started
+            self.ticker.tick,
+            period,
+            workers=workers,
+            on_removed=removed,
+            on_start=started,
+            quiet=self.ticker.quiet if quiet is not None else None,
         )
         self._periodic = list(periodic)
         self.jobs = ShiftJobs(self.table)
@@ -357,6 +366,7 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
         periodic=periodic,
         on_tick_start=metrics.observe_tick_start,
         on_removed=partial(_forget, board, memo),
+        quiet=None if cache is None else partial(quiet_now, deps, StoreReads(cache.stores)),
     )
     health = HealthServer(
         metrics, daemon.ready, host=settings.metrics_host, port=settings.metrics_port

@@ -25,6 +25,14 @@ from controller.ticking import always, utc_now
 ROUND_JOB_ID = "gate-rounds"
 
 
+def _yield() -> None:
+    """Let the tick threads have the GIL between two shifts' judging. A round is a second of
+    pure Python for a thousand shifts; without this, each tick waiting to come back from a lock
+    or a socket waited out the round's whole switch interval (5 ms) every time, and ticks fell a
+    second or two behind after every round (bench/scale.py)."""
+    time.sleep(0)
+
+
 def slot(now: datetime, interval: timedelta) -> int:
     """Which round of ``interval`` the moment ``now`` falls in."""
     return math.floor(now.timestamp() / interval.total_seconds())
@@ -70,7 +78,7 @@ class GateRounds:
         requests = self._board.requests(interval)
         if not requests:
             return
-        result = evaluate_batch(requests, client=self._client, now=now)
+        result = evaluate_batch(requests, client=self._client, now=now, between=_yield)
         self._board.post(result.statuses, now, result.evidence, result.snapshots)
         seconds = time.monotonic() - started
         self._metrics.prometheus_queries.labels("batched").inc(result.queries)

@@ -66,10 +66,12 @@ class ShiftTicker:
         *,
         now: Callable[[], datetime] = utc_now,
         should_run: Callable[[], bool] = always,
+        quiet: Callable[[str, str, datetime], bool] | None = None,
     ) -> None:
         self._reconcile = reconcile
         self._now = now
         self._should_run = should_run
+        self._quiet = quiet
         self._stopping = False
         self._running: dict[ShiftKey, int] = {}
         self._failing: dict[ShiftKey, _Failing] = {}
@@ -85,6 +87,16 @@ class ShiftTicker:
                 self._guarded_tick(key)
         finally:
             self._leave(key)
+
+    def quiet(self, key: ShiftKey) -> bool:
+        """Whether a tick of ``key`` now would do nothing at all, so the scheduler need not
+        start it (``quiet``'s probe; False without one, or for a shift whose last tick
+        failed, or while ticks should not run)."""
+        if self._quiet is None or self._stopping or key in self._failing:
+            return False
+        if not self._should_run():
+            return False
+        return self._quiet(key.namespace, key.name, self._now())
 
     def forget(self, key: ShiftKey) -> None:
         """Drop what was remembered about ``key`` (its job is gone)."""

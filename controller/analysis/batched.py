@@ -17,7 +17,7 @@ unreachable the group's remaining queries take the same error instead of waiting
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from string import Template
@@ -184,17 +184,20 @@ def evaluate_batch(
     client: QueryClient,
     now: datetime,
     narrow: bool = False,
+    between: Callable[[], None] = lambda: None,
 ) -> BatchResult:
     """Every request's gate statuses, each with ``checked_at = now``.
 
-    `narrow`: select the requests' services too (a check of one shift, outside rounds)."""
+    `narrow`: select the requests' services too (a check of one shift, outside rounds).
+    `between`: called after each shift judged sequentially (the round runner yields the GIL
+    there, so a thousand shifts' judging does not stall the controller's other threads)."""
     result = BatchResult()
     groups: dict[tuple[timedelta, str], list[CheckRequest]] = {}
     for request in requests:
         groups.setdefault((request.window, request.canary.reporter), []).append(request)
     for (window, reporter), members in groups.items():
         counted = _Counted(client)
-        group = _Group(members, window, reporter, counted, now, narrow=narrow)
+        group = _Group(members, window, reporter, counted, now, narrow=narrow, between=between)
         threshold = group.evaluate_thresholds()
         sequential = group.evaluate_sequential()
         for member in members:
@@ -221,8 +224,10 @@ class _Group:
         now: datetime,
         *,
         narrow: bool = False,
+        between: Callable[[], None] = lambda: None,
     ) -> None:
         self.members = members
+        self.between = between
         self.window = window
         self.client = client
         self.now = now
@@ -262,17 +267,13 @@ class _Group:
             )
         except PrometheusError as error:
             found, sent = error, {}
-        return {
-            m.key: judge_member(
-                m,
-                gates=gates,
-                readings=found,
-                sent=sent,
-                query=self.client.instant_query,
-                now=self.now,
+        judged: dict[Hashable, SequentialResult] = {}
+        for member, gates in members:
+            judged[member.key] = judge_member(
+                member, gates=gates, readings=found, sent=sent, query=query, now=self.now
             )
-            for m, gates in members
-        }
+            self.between()
+        return judged
 
     def _evaluate(
         self, members: list[CheckRequest], into: dict[Hashable, list[GateStatus]]

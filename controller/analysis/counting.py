@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 
 from controller.api.status import Evidence, SubsetEvidence
 
@@ -32,6 +33,7 @@ INF_BUCKET = "le=+Inf"
 Reading = Mapping[str, float]
 
 
+@lru_cache(maxsize=4096)  # the same few counter keys, every check of every shift
 def family(key: str) -> str:
     """The family a counter key belongs to: ``istio``, or a custom gate's name."""
     if key in (REQUESTS, ERRORS) or key.startswith(BUCKET_PREFIX):

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Odds multipliers the mixture bets on, and their prior weights. Most weight sits near the
 # threshold, where a regression is hard to see; far alternatives (a canary answering 20% 5xx
@@ -73,6 +74,16 @@ def _logsumexp(terms: Sequence[float]) -> float:
     return top + math.log(sum(math.exp(t - top) for t in terms))
 
 
+@lru_cache(maxsize=1024)  # a shift's thresholds are few and tested every check: once each
+def _upper_terms(p0: float, mixture: Mixture) -> tuple[tuple[float, float, float], ...]:
+    """Per alternative: ln w, ln k and the per-request term ln(1 + O) - ln(1 + k O)."""
+    odds = p0 / (1 - p0)
+    return tuple(
+        (math.log(w), math.log(k), math.log1p(odds) - math.log1p(k * odds))
+        for k, w in zip(mixture.multipliers, mixture.weights, strict=True)
+    )
+
+
 def log_e_value(x: float, n: float, p0: float, mixture: Mixture = DEFAULT_MIXTURE) -> float:
     """ln E for ``H0: rate <= p0`` after ``x`` of ``n`` requests had the property.
 
@@ -84,12 +95,7 @@ def log_e_value(x: float, n: float, p0: float, mixture: Mixture = DEFAULT_MIXTUR
         return 0.0
     if p0 <= 0:
         return math.inf if x > 0 else 0.0
-    odds = p0 / (1 - p0)
-    terms = [
-        math.log(w) + x * math.log(k) + n * (math.log1p(odds) - math.log1p(k * odds))
-        for k, w in zip(mixture.multipliers, mixture.weights, strict=True)
-    ]
-    return _logsumexp(terms)
+    return _logsumexp([lw + x * lk + n * per for lw, lk, per in _upper_terms(p0, mixture)])
 
 
 def log_e_value_below(x: float, n: float, q: float, mixture: Mixture = DEFAULT_MIXTURE) -> float:

@@ -64,6 +64,23 @@ class _ReadThrough:
             self._keys.discard(key)
 
 
+class StoreReads:
+    """The stores alone: the tick's reads answered with no request, ever (for a probe that runs
+    on the scheduler's own thread, which must never wait on the API)."""
+
+    def __init__(self, stores: CacheStores) -> None:
+        self.stores = stores
+
+    def get_shift(self, namespace: str, name: str) -> dict[str, Any]:
+        return self.stores.shifts.get(namespace, name)
+
+    def get_virtual_service(self, namespace: str, name: str) -> dict[str, Any]:
+        return self.stores.virtual_services.get(namespace, name)
+
+    def get_destination_rule(self, namespace: str, name: str) -> dict[str, Any]:
+        return self.stores.destination_rules.get(namespace, name)
+
+
 class CachedCluster:
     """Implements ``controller.reconcile.ports.Cluster``."""
 

@@ -21,13 +21,17 @@ if TYPE_CHECKING:
 from controller.rollout import Policy
 
 
-class Cluster(Protocol):
+class Reads(Protocol):
+    """The reads of a tick (a watch cache's stores answer them too)."""
+
     def get_shift(self, namespace: str, name: str) -> dict[str, Any]: ...
 
     def get_virtual_service(self, namespace: str, name: str) -> dict[str, Any]: ...
 
     def get_destination_rule(self, namespace: str, name: str) -> dict[str, Any]: ...
 
+
+class Cluster(Reads, Protocol):
     def patch_virtual_service(
         self, namespace: str, name: str, operations: list[dict[str, Any]]
     ) -> dict[str, Any]: ...

@@ -24,7 +24,7 @@ from controller.api.profile import GateProfile
 from controller.api.status import TrafficShiftStatus
 from controller.api.trafficshift import TrafficShift
 from controller.kube.errors import NotFoundError
-from controller.reconcile.ports import Cluster
+from controller.reconcile.ports import Cluster, Reads
 from controller.routing import (
     ManagedRoute,
     RoutingError,
@@ -183,6 +183,16 @@ class TargetMemo:
                 self._memo[shift] = (versions, target)
         return target
 
+    def peek(self, cluster: Reads, obj: dict[str, Any]) -> Target | None:
+        """The memoized Target when its objects still have the same versions; never resolves."""
+        versions = self._versions(cluster, obj)
+        shift = (str(obj["metadata"]["namespace"]), str(obj["metadata"]["name"]))
+        with self._lock:
+            found = self._memo.get(shift)
+        if versions is None or found is None or found[0] != versions:
+            return None
+        return found[1]
+
     def forget(self, namespace: str, name: str) -> None:
         with self._lock:
             self._memo.pop((namespace, name), None)
@@ -204,7 +214,7 @@ class TargetMemo:
             return self._quiet.get((target.namespace, target.name)) is target
 
     @staticmethod
-    def _versions(cluster: Cluster, obj: dict[str, Any]) -> tuple[str, ...] | None:
+    def _versions(cluster: Reads, obj: dict[str, Any]) -> tuple[str, ...] | None:
         """The versions a Target depends on; None when the raw spec cannot name them (the full
         resolve then says what is wrong) or an object is missing."""
         spec = obj.get("spec")

@@ -32,7 +32,7 @@ from controller.reconcile.board import GateBoard
 from controller.reconcile.freshness import only_refreshes, refresh_round
 from controller.reconcile.invalid import mark_invalid
 from controller.reconcile.outcome import TickOutcome
-from controller.reconcile.ports import Dependencies
+from controller.reconcile.ports import Dependencies, Reads
 from controller.reconcile.target import InvalidShiftError, Target, read_status, resolve
 from controller.reconcile.vswrite import write_route
 from controller.rollout import (
@@ -354,6 +354,15 @@ def _still_quiet(deps: Dependencies, target: Target, now: datetime) -> bool:
     if deps.memo is None or deps.board is None or not deps.memo.is_quiet(target):
         return False
     return not deps.board.ready((target.namespace, target.name), now)
+
+
+def quiet_now(deps: Dependencies, cached: Reads, namespace: str, name: str, now: datetime) -> bool:
+    """Whether a tick of the shift now would be skipped as quiet (see `_still_quiet`), judged
+    from `cached` (the watch cache's objects; no request): lets the scheduler not start it."""
+    if deps.memo is None or deps.board is None:
+        return False
+    target = deps.memo.peek(cached, cached.get_shift(namespace, name))
+    return target is not None and _still_quiet(deps, target, now)
 
 
 def _quiet_outcome(target: Target) -> TickOutcome:

@@ -186,3 +186,13 @@ def test_a_subset_without_timed_requests_needs_no_edge_yet() -> None:
     assert resolved(request, request.gates, {CANARY: {"requests": 0.0}}, few)
     assert resolved(request, request.gates, {}, few)
     assert not resolved(request, request.gates, {CANARY: {"le=+Inf": 1.0}}, few)
+
+
+def test_the_batch_calls_between_after_each_shift_it_judges_sequentially() -> None:
+    """The round runner yields the GIL there; every judged shift gives it one chance."""
+    istio = Istio()
+    istio.serve("v2", 50)
+    calls: list[int] = []
+    requests = [latency(500), replace(latency(500), key=("team-0", "other"))]
+    evaluate_batch(requests, client=istio, now=NOW, between=lambda: calls.append(1))
+    assert len(calls) == 2

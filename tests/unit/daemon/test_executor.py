@@ -133,3 +133,48 @@ def test_a_job_that_returns_reaches_the_schedulers_executed_listener(
     assert executed.seen.wait(DEADLINE), "no EVENT_JOB_EXECUTED arrived"
     [event] = executed.received
     assert (event.job_id, event.retval) == (job_id, 42)
+
+
+def test_a_job_the_skip_says_has_nothing_to_do_reports_its_lag_and_never_runs(
+    starts: Starts,
+) -> None:
+    skipped = BackgroundScheduler(
+        executors={"default": LagReportingExecutor(2, starts, skip=lambda job: True)},
+        job_defaults={"misfire_grace_time": None},
+        timezone=UTC,
+    )
+    skipped.start()
+    try:
+        ran = threading.Event()
+        job_id = run_once(skipped, ran.set, seconds_ago=2)
+        assert starts.seen.wait(DEADLINE)
+        [(reported_id, lag)] = starts.reported
+        assert reported_id == job_id
+        assert lag >= 2
+        assert not ran.wait(0.3)  # the scheduler's loop already handed it over: not run
+    finally:
+        skipped.remove_all_jobs()
+        skipped.shutdown(wait=True)
+
+
+def test_a_job_the_skip_declines_runs_as_usual(starts: Starts) -> None:
+    asked: list[str] = []
+
+    def skip(job: Any) -> bool:
+        asked.append(str(job.id))
+        return False
+
+    running = BackgroundScheduler(
+        executors={"default": LagReportingExecutor(2, starts, skip=skip)},
+        job_defaults={"misfire_grace_time": None},
+        timezone=UTC,
+    )
+    running.start()
+    try:
+        ran = threading.Event()
+        job_id = run_once(running, ran.set, seconds_ago=0)
+        assert ran.wait(DEADLINE), "the job did not run"
+        assert asked == [job_id]
+    finally:
+        running.remove_all_jobs()
+        running.shutdown(wait=True)

@@ -205,3 +205,40 @@ def test_forgetting_a_shift_starts_its_failure_count_over() -> None:
         ticker.tick(KEY)
     counts = [entry["consecutive_failures"] for entry in events(logs, "tick.failed")]
     assert counts == [1, 1]
+
+
+def test_quiet_asks_the_probe_with_the_shift_and_the_clocks_time() -> None:
+    asked: list[tuple[str, str, datetime]] = []
+
+    def probe(namespace: str, name: str, now: datetime) -> bool:
+        asked.append((namespace, name, now))
+        return True
+
+    ticker = ShiftTicker(Reconciler(), now=lambda: NOW, quiet=probe)
+    assert ticker.quiet(KEY)
+    assert asked == [("bookinfo", "reviews-v3", NOW)]
+
+
+def test_without_a_probe_no_tick_is_quiet() -> None:
+    assert not ShiftTicker(Reconciler(), now=lambda: NOW).quiet(KEY)
+
+
+def test_a_shift_whose_last_tick_failed_is_never_quiet_so_it_is_retried() -> None:
+    ticker = ShiftTicker(Reconciler(RuntimeError("a bug")), now=lambda: NOW, quiet=lambda *_: True)
+    with capture_logs():
+        ticker.tick(KEY)
+    assert not ticker.quiet(KEY)
+    ticker.tick(KEY)  # succeeds this time
+    assert ticker.quiet(KEY)
+
+
+def test_nothing_is_quiet_while_ticks_should_not_run_or_after_stop() -> None:
+    leading = {"now": False}
+    ticker = ShiftTicker(
+        Reconciler(), now=lambda: NOW, should_run=lambda: leading["now"], quiet=lambda *_: True
+    )
+    assert not ticker.quiet(KEY)
+    leading["now"] = True
+    assert ticker.quiet(KEY)
+    ticker.stop(timeout=0.1)
+    assert not ticker.quiet(KEY)

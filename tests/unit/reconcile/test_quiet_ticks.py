@@ -17,6 +17,7 @@ from controller.api.status import GateStatus, GateVerdict, Phase
 from controller.reconcile.board import GateBoard
 from controller.reconcile.ports import Dependencies
 from controller.reconcile.target import TargetMemo
+from controller.reconcile.tick import quiet_now
 from tests.unit.reconcile.builders import (
     CHECK_INTERVAL,
     NAMESPACE,
@@ -156,3 +157,25 @@ def test_the_memo_forgets_quiet_shifts_with_their_targets() -> None:
     again = deps.memo.resolve(cluster, obj, deps.profiles)
     assert again is not target
     assert not deps.memo.is_quiet(again)
+
+
+def test_the_scheduler_probe_sees_the_same_quiet_from_the_stores_alone() -> None:
+    """`quiet_now` answers from cached objects (no request) what the tick would decide: quiet
+    after a quiet tick, not once a result is takeable or an object changed."""
+    cluster, counters, deps = started()
+    assert quiet_now(deps, cluster, NAMESPACE, SHIFT_NAME, at(22))
+    counters.serve("v1", 270)
+    counters.serve("v3", 30)
+    round_at(deps, counters, 30)
+    assert not quiet_now(deps, cluster, NAMESPACE, SHIFT_NAME, at(30.5))
+    tick(deps, 30.5)
+    tick(deps, 31)
+    assert quiet_now(deps, cluster, NAMESPACE, SHIFT_NAME, at(32))
+    cluster.edit(VS, NAMESPACE, "reviews", lambda vs: vs["metadata"].update(labels={"x": "y"}))
+    assert not quiet_now(deps, cluster, NAMESPACE, SHIFT_NAME, at(33))
+
+
+def test_without_batched_rounds_and_a_memo_the_probe_never_says_quiet() -> None:
+    cluster, _, deps = started()
+    assert not quiet_now(replace(deps, memo=None), cluster, NAMESPACE, SHIFT_NAME, at(22))
+    assert not quiet_now(replace(deps, board=None), cluster, NAMESPACE, SHIFT_NAME, at(22))
