@@ -1,6 +1,10 @@
 """A gate's critical threshold rolls a failing canary back on the first check that breaks it:
-with failureLimit 3 and error-rate criticalMax 5, 20% errors on v3 end the shift after exactly
-one failed check, and the status, its history and the Kubernetes Events say why."""
+with failureLimit 3 and error-rate criticalMax 5, 50% errors on v3 end the shift after exactly
+one failed check, and the status, its history and the Kubernetes Events say why.
+
+50%, not 20%: a first check sees at least minRequests (20) canary requests, and at 20% one of
+them failing or none (under the 5% critical bound, a plain failed check) has a chance of 7%;
+at 50% it is 2e-5, so "exactly one failed check" is what the test sees every time."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ def test_critical_error_rate_rolls_back_after_one_failed_check(harness: Harness)
     shift = harness.new_shift(
         "critical", failure_limit=FAILURE_LIMIT, spec={"analysis": CRITICAL_GATES}
     )
-    harness.fault_canary(error_rate=0.2)
+    harness.fault_canary(error_rate=0.5)
     with WeightWatcher(harness.reader) as watcher:
         result = harness.run(shift)
 

@@ -97,9 +97,12 @@ def test_prometheus_sees_the_fifty_fifty_split(
     assert set(found) == {"v1", "v3"}
 
 
-def test_prometheus_sees_v3_error_ratio_within_15_seconds(
+def test_prometheus_sees_v3_error_ratio_once_a_window_has_passed(
     live_mesh: LiveMesh, prometheus: PrometheusProcess
 ) -> None:
+    """The [10s] window holds only post-fault samples 11 s after the fault; from then on the
+    ratio must read 0.2 (50 rps of v3: about 500 requests a window, sd 0.018). The deadline
+    leaves 19 s for it, since a busy machine's load generator or scrape can run late."""
     errors = live_mesh.selector(destination_version="v3", response_code="503")
     everything = live_mesh.selector(destination_version="v3")
     query = (
@@ -119,7 +122,7 @@ def test_prometheus_sees_v3_error_ratio_within_15_seconds(
         ratio = float(result[0]["value"][1])
         return ratio if abs(ratio - 0.2) <= 0.05 else None
 
-    ratio = poll_until(settled_ratio, timeout=15, what=f"a 5xx ratio of 0.2 +/- 0.05 in {query}")
+    ratio = poll_until(settled_ratio, timeout=30, what=f"a 5xx ratio of 0.2 +/- 0.05 in {query}")
     assert 0.15 <= ratio <= 0.25
 
 
