@@ -320,19 +320,28 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         quiet = not (decision.transitions or alert_results or planned.dropped)
         quiet = quiet and action is Action.NONE and recorder.obj is target.obj
         deps.memo.mark_quiet(target, quiet and _settled(final))
-    return TickOutcome(
-        target.namespace,
-        target.name,
-        final.phase,
-        weight=final.canary_weight,
-        step=final.current_step,
+    return _outcome(
+        target,
+        final,
         action=action,
         transitions=decision.transitions,
         gates=gates or (),
         write_confirmed=confirmed,
         message=message,
-        status=final,
         alert_deliveries=alert_results,
+    )
+
+
+def _outcome(target: Target, status: TrafficShiftStatus, **details: Any) -> TickOutcome:
+    details.setdefault("message", status.message)
+    return TickOutcome(
+        target.namespace,
+        target.name,
+        status.phase,
+        weight=status.canary_weight,
+        step=status.current_step,
+        status=status,
+        **details,
     )
 
 
@@ -366,18 +375,9 @@ def quiet_now(deps: Dependencies, cached: Reads, namespace: str, name: str, now:
 
 
 def _quiet_outcome(target: Target) -> TickOutcome:
-    status = target.status
-    if status is None:  # a settled tick recorded a status; never reached
+    if target.status is None:  # a settled tick recorded a status; never reached
         return TickOutcome(target.namespace, target.name, None)
-    return TickOutcome(
-        target.namespace,
-        target.name,
-        status.phase,
-        weight=status.canary_weight,
-        step=status.current_step,
-        message=status.message,
-        status=status,
-    )
+    return _outcome(target, target.status)
 
 
 def _worth_recording(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -135,26 +136,34 @@ def test_a_job_that_returns_reaches_the_schedulers_executed_listener(
     assert (event.job_id, event.retval) == (job_id, 42)
 
 
-def test_a_job_the_skip_says_has_nothing_to_do_reports_its_lag_and_never_runs(
-    starts: Starts,
-) -> None:
-    skipped = BackgroundScheduler(
-        executors={"default": LagReportingExecutor(2, starts, skip=lambda job: True)},
+@contextmanager
+def skipping(starts: Starts, skip: Any) -> Iterator[BackgroundScheduler]:
+    """A started scheduler whose executor asks `skip`; shut down (waiting for its workers)."""
+    made = BackgroundScheduler(
+        executors={"default": LagReportingExecutor(2, starts, skip=skip)},
         job_defaults={"misfire_grace_time": None},
         timezone=UTC,
     )
-    skipped.start()
+    made.start()
     try:
-        ran = threading.Event()
-        job_id = run_once(skipped, ran.set, seconds_ago=2)
-        assert starts.seen.wait(DEADLINE)
-        [(reported_id, lag)] = starts.reported
-        assert reported_id == job_id
-        assert lag >= 2
-        assert not ran.wait(0.3)  # the scheduler's loop already handed it over: not run
+        yield made
     finally:
-        skipped.remove_all_jobs()
-        skipped.shutdown(wait=True)
+        made.remove_all_jobs()
+        made.shutdown(wait=True)
+
+
+def test_a_job_the_skip_says_has_nothing_to_do_reports_its_lag_and_never_runs(
+    starts: Starts,
+) -> None:
+    ran = threading.Event()
+    with skipping(starts, lambda job: True) as scheduler:
+        job_id = run_once(scheduler, ran.set, seconds_ago=2)
+        assert starts.seen.wait(DEADLINE)
+    # shut down with its workers waited for: a job handed to one would have run by now
+    [(reported_id, lag)] = starts.reported
+    assert reported_id == job_id
+    assert lag >= 2
+    assert not ran.is_set()
 
 
 def test_a_job_the_skip_declines_runs_as_usual(starts: Starts) -> None:
@@ -164,17 +173,8 @@ def test_a_job_the_skip_declines_runs_as_usual(starts: Starts) -> None:
         asked.append(str(job.id))
         return False
 
-    running = BackgroundScheduler(
-        executors={"default": LagReportingExecutor(2, starts, skip=skip)},
-        job_defaults={"misfire_grace_time": None},
-        timezone=UTC,
-    )
-    running.start()
-    try:
-        ran = threading.Event()
-        job_id = run_once(running, ran.set, seconds_ago=0)
+    ran = threading.Event()
+    with skipping(starts, skip) as scheduler:
+        job_id = run_once(scheduler, ran.set, seconds_ago=0)
         assert ran.wait(DEADLINE), "the job did not run"
-        assert asked == [job_id]
-    finally:
-        running.remove_all_jobs()
-        running.shutdown(wait=True)
+    assert asked == [job_id]
