@@ -46,10 +46,12 @@ def starts() -> Starts:
     return Starts()
 
 
-@pytest.fixture
-def scheduler(starts: Starts) -> Iterator[BackgroundScheduler]:
+@contextmanager
+def running(starts: Starts, skip: Any = None) -> Iterator[BackgroundScheduler]:
+    """A started scheduler on a LagReportingExecutor (asking `skip`, if given); shut down,
+    waiting for its workers, at the end."""
     made = BackgroundScheduler(
-        executors={"default": LagReportingExecutor(2, starts)},
+        executors={"default": LagReportingExecutor(2, starts, skip=skip)},
         job_defaults={"misfire_grace_time": None},
         timezone=UTC,
     )
@@ -61,6 +63,12 @@ def scheduler(starts: Starts) -> Iterator[BackgroundScheduler]:
         # removing a finished date job: shutting down under it raises JobLookupError there.
         made.remove_all_jobs()
         made.shutdown(wait=True)
+
+
+@pytest.fixture
+def scheduler(starts: Starts) -> Iterator[BackgroundScheduler]:
+    with running(starts) as made:
+        yield made
 
 
 def run_once(scheduler: BackgroundScheduler, func: Any, *, seconds_ago: float) -> str:
@@ -136,27 +144,11 @@ def test_a_job_that_returns_reaches_the_schedulers_executed_listener(
     assert (event.job_id, event.retval) == (job_id, 42)
 
 
-@contextmanager
-def skipping(starts: Starts, skip: Any) -> Iterator[BackgroundScheduler]:
-    """A started scheduler whose executor asks `skip`; shut down (waiting for its workers)."""
-    made = BackgroundScheduler(
-        executors={"default": LagReportingExecutor(2, starts, skip=skip)},
-        job_defaults={"misfire_grace_time": None},
-        timezone=UTC,
-    )
-    made.start()
-    try:
-        yield made
-    finally:
-        made.remove_all_jobs()
-        made.shutdown(wait=True)
-
-
 def test_a_job_the_skip_says_has_nothing_to_do_reports_its_lag_and_never_runs(
     starts: Starts,
 ) -> None:
     ran = threading.Event()
-    with skipping(starts, lambda job: True) as scheduler:
+    with running(starts, lambda job: True) as scheduler:
         job_id = run_once(scheduler, ran.set, seconds_ago=2)
         assert starts.seen.wait(DEADLINE)
     # shut down with its workers waited for: a job handed to one would have run by now
@@ -174,7 +166,7 @@ def test_a_job_the_skip_declines_runs_as_usual(starts: Starts) -> None:
         return False
 
     ran = threading.Event()
-    with skipping(starts, skip) as scheduler:
+    with running(starts, skip) as scheduler:
         job_id = run_once(scheduler, ran.set, seconds_ago=0)
         assert ran.wait(DEADLINE), "the job did not run"
     assert asked == [job_id]
