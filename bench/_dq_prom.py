@@ -28,7 +28,7 @@ from _dq_traffic import COLUMNS, EDGES, ERR
 
 from controller.analysis.batched import BATCHED_REQUEST_COUNT, BATCHED_TEMPLATES, render_batched
 from controller.analysis.client import Sample
-from controller.analysis.readings import render_counter
+from controller.analysis.readings import render_counter, union_of
 
 # The `le` matcher a round adds to its bucket read (see controller.analysis.readings).
 _LE_MATCHER = re.compile(r',le=~"((?:[^"\\]|\\.)*)"')
@@ -103,6 +103,9 @@ class SimulatedPrometheus:
         answer = self.answers.get(promql)
         if answer is not None:
             return answer()
+        united = union_of(promql, self.instant_query)  # the counters' one query
+        if united is not None:
+            return united
         edges = _LE_MATCHER.search(promql)  # a bucket read of some edges: filter as Prometheus
         whole = None if edges is None else self.answers.get(_without(promql, edges))
         if edges is None or whole is None:

@@ -3,7 +3,9 @@
 Owns `Setup` (the spec, gates and selectors of one judge on one cell) and `run_shift`: simulated
 time from the shift's start, traffic routed by the live weight, Prometheus scraping every
 ``scrape`` seconds, and a check every ``analysis.checkInterval`` at a random phase (the
-controller's rounds are aligned to the wall clock, not to the shift). Each check calls exactly
+controller's rounds are aligned to the wall clock, not to the shift), with the rounds' watches
+a tick period apart in between (`evaluate_batch(watch=True)`; only a failure is acted on, as
+`controller.rounds` posts only failures). Each check calls exactly
 what the controller calls: `request_for`, `evaluate_batch`, `decide`, and `confirm_write` after
 a write (the route is taken to follow the write at once); before step 1 is written, the
 counters' base is read with `starting_evidence`, as the controller's tick does (unless
@@ -27,9 +29,10 @@ from controller.analysis.readings import starting_evidence
 from controller.analysis.selectors import SubsetSelector
 from controller.analysis.templates import ShiftVariables
 from controller.api.gates import Gate
-from controller.api.status import Phase, TrafficShiftStatus
+from controller.api.status import GateVerdict, Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
 from controller.rollout import Action, Observation, confirm_write, decide
+from controller.scheduler import tick_period
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 WARMUP_SECONDS = 120  # stable-only traffic before the start, so the stable series are scraped
@@ -204,6 +207,8 @@ def run_shift(
     status = confirm_write(status, T0)
     weight = started.weight
     check_at = float(1.0 - phases[1]) * interval  # in (0, interval]
+    regular_at = check_at  # the next round of the shift's interval
+    watch_every = tick_period(timedelta(seconds=interval)).total_seconds()
     checks = 0
     while check_at <= settings.cap:
         world.advance(check_at, weight)
@@ -218,11 +223,18 @@ def run_shift(
             stable=setup.stable,
             variables=setup.variables,
         )
-        result = evaluate_batch([request], client=world.prometheus, now=now)
+        watch = check_at < regular_at
+        result = evaluate_batch([request], client=world.prometheus, now=now, watch=watch)
         judged = time.perf_counter()
-        observation = Observation(
-            weight, tuple(result.statuses[KEY]), evidence=result.evidence.get(KEY)
-        )
+        gates = result.statuses.get(KEY)
+        if watch and not (gates and any(g.verdict is GateVerdict.FAIL for g in gates)):
+            timers.evaluate += judged - begun
+            check_at = min(regular_at, check_at + watch_every)  # a watch posts failures only
+            continue
+        if not watch:
+            regular_at += interval
+        assert gates is not None
+        observation = Observation(weight, tuple(gates), evidence=result.evidence.get(KEY))
         decision = decide(spec, 1, status, observation, now)
         timers.evaluate += judged - begun
         timers.decide += time.perf_counter() - judged
@@ -244,5 +256,5 @@ def run_shift(
                 world.canary_errors,
                 checks,
             )
-        check_at += interval
+        check_at = min(regular_at, check_at + watch_every)
     return ShiftResult("unfinished", False, settings.cap, world.canary_errors, checks)

@@ -106,7 +106,8 @@ class ControllerMetrics:
         )
         self.prometheus_queries = Counter(
             "weightgate_prometheus_queries",
-            "PromQL queries sent for gate checks, by mode (batched rounds or per shift).",
+            "PromQL queries sent for gate checks, by mode (batched rounds, watches between "
+            "rounds, or per shift).",
             ["mode"],
             registry=r,
         )

@@ -6,6 +6,13 @@ round, whatever second its own ticks fall on; shifts with another ``checkInterva
 of their own. A round sends a handful of queries for all of them (``evaluate_batch``) and posts
 the results on the ``GateBoard``, where each shift's next tick (within a tick period) takes
 its own. The job runs every tick period, so a new interval gets its first round at once.
+
+Between two rounds, each run also *watches* the shifts the sequential judge decides alone: one
+query reads their counters, and those whose canary had requests since its evidence was read are
+judged again (``evaluate_batch(watch=True)``). Only a failure is posted, so a canary whose
+evidence reaches its bound is rolled back a tick period after the scrape that shows it, not up
+to a check interval later, while every other result still waits for its round (the e-values are
+anytime-valid: looking more often costs no confidence).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from datetime import datetime, timedelta
 
 from controller.analysis.batched import evaluate_batch
 from controller.analysis.client import QueryClient
+from controller.analysis.readings import watchable
+from controller.api.status import GateVerdict
 from controller.metrics import ControllerMetrics
 from controller.reconcile.board import GateBoard
 from controller.telemetry import get_logger
@@ -64,14 +73,20 @@ class GateRounds:
             return
         now = self._now()
         for interval in sorted(self._board.intervals()):
-            if self._done.get(interval) == slot(now, interval):
-                continue
+            due = self._done.get(interval) != slot(now, interval)
             try:
-                self._round(interval, now)
+                if due:
+                    self._round(interval, now)
+                else:
+                    self._watch(interval, now)
             except Exception as exc:  # noqa: BLE001 - any bug stays in this round
-                self._log.warning("gate.round_failed", error=f"{type(exc).__name__}: {exc}")
+                self._log.warning(
+                    "gate.round_failed" if due else "gate.watch_failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 continue
-            self._done[interval] = slot(now, interval)
+            if due:
+                self._done[interval] = slot(now, interval)
 
     def _round(self, interval: timedelta, now: datetime) -> None:
         started = time.monotonic()
@@ -90,3 +105,18 @@ class GateRounds:
             queries=result.queries,
             seconds=round(seconds, 3),
         )
+
+    def _watch(self, interval: timedelta, now: datetime) -> None:
+        requests = [r for r in self._board.requests(interval) if watchable(r)]
+        if not requests:
+            return
+        result = evaluate_batch(requests, client=self._client, now=now, watch=True, between=_yield)
+        self._metrics.prometheus_queries.labels("watch").inc(result.queries)
+        failed = {
+            key: gates
+            for key, gates in result.statuses.items()
+            if any(g.verdict is GateVerdict.FAIL for g in gates)
+        }
+        self._board.post(failed, now, result.evidence, result.snapshots)
+        if failed:
+            self._log.debug("gate.watch", shifts=len(requests), failed=len(failed))

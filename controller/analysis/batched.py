@@ -31,10 +31,12 @@ from controller.analysis.readings import (
     edges_to_read,
     judge_member,
     keyed,
+    moved,
     needs_buckets,
     read_counters,
     read_every_edge,
     resolved,
+    watchable,
 )
 from controller.analysis.selectors import SubsetSelector, escape_label_value
 from controller.analysis.templates import ShiftVariables, promql_range
@@ -185,22 +187,29 @@ def evaluate_batch(
     now: datetime,
     narrow: bool = False,
     between: Callable[[], None] = lambda: None,
+    watch: bool = False,
 ) -> BatchResult:
     """Every request's gate statuses, each with ``checked_at = now``.
 
     `narrow`: select the requests' services too (a check of one shift, outside rounds).
     `between`: called after each shift judged sequentially (the round runner yields the GIL
-    there, so a thousand shifts' judging does not stall the controller's other threads)."""
+    there, so a thousand shifts' judging does not stall the controller's other threads).
+    `watch`: judge only the `watchable` requests whose counters `moved` since their evidence
+    was read; the others get no status."""
     result = BatchResult()
     groups: dict[tuple[timedelta, str], list[CheckRequest]] = {}
     for request in requests:
+        if watch and not watchable(request):
+            continue
         groups.setdefault((request.window, request.canary.reporter), []).append(request)
     for (window, reporter), members in groups.items():
         counted = _Counted(client)
         group = _Group(members, window, reporter, counted, now, narrow=narrow, between=between)
-        threshold = group.evaluate_thresholds()
-        sequential = group.evaluate_sequential()
+        threshold = {} if watch else group.evaluate_thresholds()
+        sequential = group.evaluate_sequential(only_moved=watch)
         for member in members:
+            if watch and member.key not in sequential:
+                continue
             found = {**threshold.get(member.key, {}), **_statuses(sequential.get(member.key))}
             result.statuses[member.key] = [found[g.name] for g in member.gates]
         result.evidence.update(keyed(sequential))
@@ -247,8 +256,9 @@ class _Group:
             self._evaluate(views, into)
         return {key: {s.name: s for s in statuses} for key, statuses in into.items()}
 
-    def evaluate_sequential(self) -> dict[Hashable, SequentialResult]:
-        """Read the group's counters once, then judge every member's sequential gates."""
+    def evaluate_sequential(self, *, only_moved: bool = False) -> dict[Hashable, SequentialResult]:
+        """Read the group's counters once, then judge every member's sequential gates (with
+        `only_moved`, only those of members whose counters `moved`)."""
         members = [(m, m.gates_for(Judge.SEQUENTIAL)) for m in self.members]
         members = [(m, gates) for m, gates in members if gates]
         if not members:
@@ -267,6 +277,12 @@ class _Group:
             )
         except PrometheusError as error:
             found, sent = error, {}
+        if only_moved:  # an outage is the rounds' to report; a watch judges new counts only
+            members = (
+                []
+                if not isinstance(found, dict)
+                else [(m, gates) for m, gates in members if moved(m, found)]
+            )
         judged: dict[Hashable, SequentialResult] = {}
         for member, gates in members:
             judged[member.key] = judge_member(

@@ -36,8 +36,8 @@ from functools import lru_cache
 # threshold, where a regression is hard to see; far alternatives (a canary answering 20% 5xx
 # against a 1% bound, a canary 1 s slower) give so much evidence per request that a small
 # weight costs them only a request or two. Tuned with bench/decision_quality.py.
-MULTIPLIERS: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 100.0, 1000.0)
-WEIGHTS: tuple[float, ...] = (0.22, 0.22, 0.16, 0.12, 0.1, 0.08, 0.05, 0.05)
+MULTIPLIERS: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 40.0, 100.0, 1000.0)
+WEIGHTS: tuple[float, ...] = (0.17, 0.19, 0.13, 0.10, 0.10, 0.10, 0.10, 0.06, 0.05)
 
 _LOG_ODDS_SPAN = 40.0  # bisection range for bounds: rates from about 4e-18 to 1 - 4e-18
 _BISECTION_STEPS = 60

@@ -1,7 +1,9 @@
-"""Reading the sequential judge's counters for a group of shifts in three grouped queries.
+"""Reading the sequential judge's counters for a group of shifts in one grouped query.
 
 Owns the cumulative-counter templates (requests, 5xx answers, duration buckets: raw ``sum``s,
-grouped like the batched gate queries, never ``increase()``), which counter keys a shift keeps,
+grouped like the batched gate queries, never ``increase()``), sent as one query whose parts are
+told apart by a ``counter`` label (so the three are read at the same instant, and a round costs
+one request), which counter keys a shift keeps,
 and `judge_group_sequentially`: one reading for every member, its evidence updated
 (``counting``) and its sequential gates judged (``sequential``). Custom count gates query their
 own ``errorQuery``/``totalQuery`` per shift. A failed query marks the gates it feeds Error and
@@ -56,6 +58,8 @@ COUNTER_TEMPLATES: dict[str, str] = {
     "buckets": f"sum by ({_BY}, le) ({_BUCKETS}{{$matchers}})",
 }
 
+COUNTER_LABEL = "counter"  # tells the parts of the one counter query apart
+
 SeriesKey = tuple[str, str, str]
 Readings = dict[SeriesKey, dict[str, float]]
 
@@ -102,15 +106,59 @@ def read_counters(
     buckets: bool,
     edges: frozenset[str] | None = None,
 ) -> tuple[Readings, dict[str, str]]:
-    """Every subset's Istio counters in the group, and the queries sent (by counter).
+    """Every subset's Istio counters in the group, in one query, and the query sent (by
+    counter).
 
     `edges`: the ``le`` values of the duration buckets to read (None: every edge)."""
-    readings: Readings = {}
-    sent: dict[str, str] = {}
     names = [REQUESTS, ERRORS] + (["buckets"] if buckets else [])
-    for name in names:
-        sent[name] = _read_into(readings, query, name, matchers, edges)
-    return readings, sent
+    promql = " or ".join(_tagged(name, _counter_query(name, matchers, edges)) for name in names)
+    readings: Readings = {}
+    for sample in query(promql):
+        name = sample.labels.get(COUNTER_LABEL, "")
+        if name in names:
+            _take(readings, name, sample)
+    return readings, dict.fromkeys(names, promql)
+
+
+def _tagged(name: str, promql: str) -> str:
+    """`promql` with every series labelled ``counter="<name>"`` (absent before: the empty
+    regex matches the empty value), so `or` keeps the parts apart."""
+    return f'label_replace({promql}, "{COUNTER_LABEL}", "{name}", "{COUNTER_LABEL}", "")'
+
+
+_TAGGED = re.compile(rf'label_replace\((.*), "{COUNTER_LABEL}", "(\w+)", "{COUNTER_LABEL}", ""\)')
+
+
+def union_of(promql: str, answer: Callable[[str], list[Sample]]) -> list[Sample] | None:
+    """A `read_counters` query answered part by part by `answer`, as PromQL's ``or`` unites
+    the parts (each series labelled with its part's counter); None for any other query. For
+    simulated Prometheus servers (tests, bench/) that know the parts."""
+    if not promql.startswith("label_replace("):
+        return None
+    parts = [_TAGGED.fullmatch(text) for text in promql.split(" or ")]
+    if not all(parts):
+        return None
+    return [
+        Sample(sample.value, {**sample.labels, COUNTER_LABEL: part[2]})
+        for part in parts
+        if part is not None
+        for sample in answer(part[1])
+    ]
+
+
+def _counter_query(name: str, matchers: str, edges: frozenset[str] | None) -> str:
+    if name == "buckets" and edges is not None:
+        matchers = f'{matchers},le=~"{_edge_alternatives(edges)}"'
+    return render_counter(name, matchers)
+
+
+def _take(readings: Readings, name: str, sample: Sample) -> None:
+    if math.isnan(sample.value):  # no count to take
+        return
+    key = name
+    if name == "buckets":
+        key = f"{BUCKET_PREFIX}{sample.labels.get('le', '')}"
+    readings.setdefault(_key(sample), {})[key] = sample.value
 
 
 def read_every_edge(readings: Readings, query: Callable[[str], list[Sample]], matchers: str) -> str:
@@ -132,16 +180,9 @@ def _read_into(
     matchers: str,
     edges: frozenset[str] | None,
 ) -> str:
-    if name == "buckets" and edges is not None:
-        matchers = f'{matchers},le=~"{_edge_alternatives(edges)}"'
-    promql = render_counter(name, matchers)
+    promql = _counter_query(name, matchers, edges)
     for sample in query(promql):
-        if math.isnan(sample.value):  # no count to take
-            continue
-        key = name
-        if name == "buckets":
-            key = f"{BUCKET_PREFIX}{sample.labels.get('le', '')}"
-        readings.setdefault(_key(sample), {})[key] = sample.value
+        _take(readings, name, sample)
     return promql
 
 
@@ -295,6 +336,34 @@ def _previous_family(evidence: Evidence | None, side: str, name: str) -> dict[st
         return {}
     subset = evidence.canary if side == "canary" else evidence.stable
     return {k: v for k, v in subset.read.items() if family(k) == name}
+
+
+def watchable(member: CheckRequest) -> bool:
+    """Whether a watch (`moved`, between rounds) can judge the shift from the group's reading
+    alone: every gate is the sequential judge's and none is a count gate (those send queries
+    of their own, which a watch every tick period would multiply)."""
+    return bool(member.gates) and all(
+        gate_judge(g, member.judge) is Judge.SEQUENTIAL and not g.is_count for g in member.gates
+    )
+
+
+def moved(member: CheckRequest, readings: Readings) -> bool:
+    """Whether `readings` hold requests the member's evidence has not counted: the canary's
+    requests counter (and, for a relative gate, the stable's) is not the value last read.
+
+    Without new requests a canary's evidence can only have fallen (each e-value decreases in
+    the requests at fixed events; a 5xx or a slow answer is a request too), so a check would
+    find no failure that its last check did not."""
+    evidence = member.evidence
+    if evidence is None:
+        return True
+    subsets = [(member.canary, evidence.canary.read)]
+    if any(g.is_relative for g in member.gates):
+        subsets.append((member.stable, evidence.stable.read))
+    return any(
+        readings.get(series_of(subset), {}).get(REQUESTS) != read.get(REQUESTS)
+        for subset, read in subsets
+    )
 
 
 def judge_member(
