@@ -56,6 +56,7 @@ class SimulatedPrometheus:
         self.labels = labels  # per subset (stable, canary): the three grouping labels
         self.bucket_labels = [[{**lab, "le": le} for le in LE_LABELS] for lab in labels]
         self.times = np.empty(_MAX_SCRAPES)
+        self._kept: dict[str, tuple[int, list[Sample]]] = {}  # counter query -> (scrape, answer)
         # (scrape, subset, code, column): column 0 requests, 1.. cumulative `le` buckets
         self.values = np.empty((_MAX_SCRAPES, 2, 2, COLUMNS))
         self.count = 0
@@ -103,15 +104,27 @@ class SimulatedPrometheus:
         answer = self.answers.get(promql)
         if answer is not None:
             return answer()
-        united = union_of(promql, self.instant_query)  # the counters' one query
-        if united is not None:
-            return united
+        if promql.startswith("label_replace("):  # the counters' one query
+            return self._counters(promql)
         edges = _LE_MATCHER.search(promql)  # a bucket read of some edges: filter as Prometheus
         whole = None if edges is None else self.answers.get(_without(promql, edges))
         if edges is None or whole is None:
             raise AssertionError(f"the simulated Prometheus does not know this query: {promql}")
         pattern = re.compile(re.sub(r"\\(.)", r"\1", edges.group(1)))  # PromQL string -> regex
         return [s for s in whole() if pattern.fullmatch(s.labels.get("le", ""))]
+
+    def _counters(self, promql: str) -> list[Sample]:
+        """Answered part by part; the same until the next scrape (the watches between rounds
+        ask every second), so the answer is kept until then."""
+        latest = self._latest()
+        kept = self._kept.get(promql)
+        if kept is not None and kept[0] == latest:
+            return kept[1]
+        united = union_of(promql, self.instant_query)
+        if united is None:
+            raise AssertionError(f"the simulated Prometheus does not know this query: {promql}")
+        self._kept[promql] = (latest, united)
+        return united
 
     # -- raw counters ------------------------------------------------------------------------
 

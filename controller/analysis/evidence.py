@@ -32,12 +32,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Odds multipliers the mixture bets on, and their prior weights. Most weight sits near the
-# threshold, where a regression is hard to see; far alternatives (a canary answering 20% 5xx
-# against a 1% bound, a canary 1 s slower) give so much evidence per request that a small
-# weight costs them only a request or two. Tuned with bench/decision_quality.py.
-MULTIPLIERS: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 40.0, 100.0, 1000.0)
-WEIGHTS: tuple[float, ...] = (0.17, 0.19, 0.13, 0.10, 0.10, 0.10, 0.10, 0.06, 0.05)
+# Odds multipliers the mixture bets on, and their prior weights. Two kinds of regression matter:
+# one just over the threshold (a 5xx share of 1.5-2% against 1%), hard to see, which needs the
+# most weight near 1.5-2x; and a gross failure (20% 5xx, every request slow), which gives so much
+# evidence per request that the time to see it is set by how much weight sits near its odds
+# (20-50x). Little sits between. Tuned with bench/decision_quality.py (docs/benchmarks.md): it
+# catches a 0.9% -> 1.8% canary as often as the flatter mixture before it, and a 20%-5xx canary
+# at 1 canary request a second about a scrape sooner.
+MULTIPLIERS: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 1000.0)
+WEIGHTS: tuple[float, ...] = (0.40, 0.08, 0.05, 0.04, 0.05, 0.10, 0.12, 0.07, 0.05, 0.04)
 
 _LOG_ODDS_SPAN = 40.0  # bisection range for bounds: rates from about 4e-18 to 1 - 4e-18
 _BISECTION_STEPS = 60
