@@ -24,17 +24,19 @@ import numpy as np
 from _dq_prom import SimulatedPrometheus
 from _dq_traffic import CANARY, ERR, Cell, Traffic
 
-from controller.analysis.batched import evaluate_batch, group_matchers, request_for
-from controller.analysis.readings import starting_evidence
+from controller.analysis.batched import CheckRequest, evaluate_batch, group_matchers, request_for
+from controller.analysis.readings import Watch, starting_evidence
 from controller.analysis.selectors import SubsetSelector
 from controller.analysis.templates import ShiftVariables
 from controller.api.gates import Gate
 from controller.api.status import GateVerdict, Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
 from controller.rollout import Action, Observation, confirm_write, decide
+from controller.rounds import watching
 from controller.scheduler import tick_period
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ALIGNED = T0  # a multiple of every check interval: a slot of the rounds starts here
 WARMUP_SECONDS = 120  # stable-only traffic before the start, so the stable series are scraped
 DEADLINE_REASON = "ProgressDeadlineExceeded"
 KEY = "shift"
@@ -171,14 +173,8 @@ class _World:
         return int(self.cumulative[0, CANARY, ERR, 0])
 
 
-def _with_starting_base(
-    setup: Setup, status: TrafficShiftStatus, client: SimulatedPrometheus, now: datetime
-) -> TrafficShiftStatus:
-    """The glue of controller.reconcile.tick._with_starting_evidence (its path outside batched
-    rounds): the production `starting_evidence` read before step 1 reaches the route."""
-    if status.current_step != 1 or status.evidence is not None:
-        return status
-    request = request_for(
+def _request(setup: Setup, status: TrafficShiftStatus) -> CheckRequest:
+    return request_for(
         KEY,
         setup.spec,
         status,
@@ -187,8 +183,27 @@ def _with_starting_base(
         stable=setup.stable,
         variables=setup.variables,
     )
-    evidence = starting_evidence(request, client.instant_query, now)
+
+
+def _with_starting_base(
+    setup: Setup, status: TrafficShiftStatus, client: SimulatedPrometheus, now: datetime
+) -> TrafficShiftStatus:
+    """The glue of controller.reconcile.tick._with_starting_evidence (its path outside batched
+    rounds): the production `starting_evidence` read before step 1 reaches the route."""
+    if status.current_step != 1 or status.evidence is not None:
+        return status
+    evidence = starting_evidence(_request(setup, status), client.instant_query, now)
     return status if evidence is None else status.model_copy(update={"evidence": evidence})
+
+
+def _next_check(rounds: int, ticks: int, interval: float, tick: timedelta) -> tuple[int, int]:
+    """The next run that checks the shift: a watch (`controller.rounds.watching`, on a clock
+    whose slots start at the shift's rounds) or the next round."""
+    every = timedelta(seconds=interval)
+    while (ticks := ticks + 1) * tick < every:
+        if watching(ALIGNED + rounds * every + ticks * tick, every, tick):
+            return rounds, ticks
+    return rounds + 1, 0
 
 
 def run_shift(
@@ -206,37 +221,29 @@ def run_shift(
         status = _with_starting_base(setup, status, world.prometheus, T0)
     status = confirm_write(status, T0)
     weight = started.weight
-    check_at = float(1.0 - phases[1]) * interval  # in (0, interval]
-    regular_at = check_at  # the next round of the shift's interval
-    watch_every = tick_period(timedelta(seconds=interval)).total_seconds()
+    first = float(1.0 - phases[1]) * interval  # the first round, in (0, interval]
+    tick = tick_period(timedelta(seconds=interval))
+    rounds, ticks = 0, 0  # the check is at first + rounds * interval + ticks * tick
+    watch = Watch()
+    request = _request(setup, status)
     checks = 0
-    while check_at <= settings.cap:
+    while (check_at := first + rounds * interval + ticks * tick.total_seconds()) <= settings.cap:
         world.advance(check_at, weight)
         now = T0 + timedelta(seconds=check_at)
         begun = time.perf_counter()
-        request = request_for(
-            KEY,
-            spec,
-            status,
-            setup.gates,
-            canary=setup.canary,
-            stable=setup.stable,
-            variables=setup.variables,
+        watching_now = ticks > 0
+        result = evaluate_batch(
+            [request], client=world.prometheus, now=now, watch=watch if watching_now else None
         )
-        watch = check_at < regular_at
-        result = evaluate_batch([request], client=world.prometheus, now=now, watch=watch)
         judged = time.perf_counter()
+        timers.evaluate += judged - begun
+        rounds, ticks = _next_check(rounds, ticks, interval, tick)
         gates = result.statuses.get(KEY)
-        if watch and not (gates and any(g.verdict is GateVerdict.FAIL for g in gates)):
-            timers.evaluate += judged - begun
-            check_at = min(regular_at, check_at + watch_every)  # a watch posts failures only
-            continue
-        if not watch:
-            regular_at += interval
+        if watching_now and not (gates and any(g.verdict is GateVerdict.FAIL for g in gates)):
+            continue  # a watch posts failures only (controller.rounds)
         assert gates is not None
         observation = Observation(weight, tuple(gates), evidence=result.evidence.get(KEY))
         decision = decide(spec, 1, status, observation, now)
-        timers.evaluate += judged - begun
         timers.decide += time.perf_counter() - judged
         timers.calls += 1
         checks += 1
@@ -244,6 +251,7 @@ def run_shift(
         if decision.action is not Action.NONE:
             status = confirm_write(status, now)
             weight = decision.weight
+        request = _request(setup, status)
         if status.phase.is_final:
             promoted = status.phase is Phase.PROMOTED
             deadline = bool(decision.transitions) and (
@@ -256,5 +264,4 @@ def run_shift(
                 world.canary_errors,
                 checks,
             )
-        check_at = min(regular_at, check_at + watch_every)
     return ShiftResult("unfinished", False, settings.cap, world.canary_errors, checks)

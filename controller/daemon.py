@@ -354,7 +354,7 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
     board = GateBoard(spread=settings.round_spread) if settings.query_batching else None
     if board is not None:
         deps = replace(deps, board=board)
-        rounds = GateRounds(board, prometheus, metrics, should_run=leading)
+        rounds = GateRounds(board, prometheus, metrics, should_run=leading, period=period)
         periodic.append(Periodic(ROUND_JOB_ID, rounds.run, period))
     daemon = Daemon(
         measured(partial(reconcile_once, deps), metrics),

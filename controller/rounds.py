@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from controller.analysis.batched import evaluate_batch
 from controller.analysis.client import QueryClient
-from controller.analysis.readings import watchable
+from controller.analysis.readings import Watch, watchable
 from controller.api.status import GateVerdict
 from controller.metrics import ControllerMetrics
 from controller.reconcile.board import GateBoard
@@ -47,6 +47,12 @@ def slot(now: datetime, interval: timedelta) -> int:
     return math.floor(now.timestamp() / interval.total_seconds())
 
 
+def watching(now: datetime, interval: timedelta, period: timedelta) -> bool:
+    """Whether a run at `now` (no round due) watches: not when the next run, a tick period on,
+    falls in the next slot, since that round comes as soon (it saves a query per interval)."""
+    return slot(now + period, interval) == slot(now, interval)
+
+
 class GateRounds:
     """The round job's function (``run``); ticks no shift itself."""
 
@@ -58,13 +64,16 @@ class GateRounds:
         *,
         now: Callable[[], datetime] = utc_now,
         should_run: Callable[[], bool] = always,
+        period: timedelta = timedelta(seconds=1),
     ) -> None:
         self._board = board
         self._client = client
         self._metrics = metrics
         self._now = now
         self._should_run = should_run
+        self._period = period  # how often `run` is called
         self._done: dict[timedelta, int] = {}  # interval -> last slot a round ran in
+        self._watch_memory = Watch()
         self._log = get_logger()
 
     def run(self) -> None:
@@ -77,7 +86,7 @@ class GateRounds:
             try:
                 if due:
                     self._round(interval, now)
-                else:
+                elif watching(now, interval, self._period):
                     self._watch(interval, now)
             except Exception as exc:  # noqa: BLE001 - any bug stays in this round
                 self._log.warning(
@@ -110,7 +119,10 @@ class GateRounds:
         requests = [r for r in self._board.requests(interval) if watchable(r)]
         if not requests:
             return
-        result = evaluate_batch(requests, client=self._client, now=now, watch=True, between=_yield)
+        self._watch_memory.keep_only({r.key for r in requests})
+        result = evaluate_batch(
+            requests, client=self._client, now=now, watch=self._watch_memory, between=_yield
+        )
         self._metrics.prometheus_queries.labels("watch").inc(result.queries)
         failed = {
             key: gates

@@ -28,10 +28,10 @@ from controller.analysis.readings import (
     CounterSnapshot,
     Readings,
     SequentialResult,
+    Watch,
     edges_to_read,
     judge_member,
     keyed,
-    moved,
     needs_buckets,
     read_counters,
     read_every_edge,
@@ -187,28 +187,28 @@ def evaluate_batch(
     now: datetime,
     narrow: bool = False,
     between: Callable[[], None] = lambda: None,
-    watch: bool = False,
+    watch: Watch | None = None,
 ) -> BatchResult:
     """Every request's gate statuses, each with ``checked_at = now``.
 
     `narrow`: select the requests' services too (a check of one shift, outside rounds).
     `between`: called after each shift judged sequentially (the round runner yields the GIL
     there, so a thousand shifts' judging does not stall the controller's other threads).
-    `watch`: judge only the `watchable` requests whose counters `moved` since their evidence
-    was read; the others get no status."""
+    `watch`: judge only the `watchable` requests that it picks (counters moved since they were
+    last judged); the others get no status."""
     result = BatchResult()
     groups: dict[tuple[timedelta, str], list[CheckRequest]] = {}
     for request in requests:
-        if watch and not watchable(request):
+        if watch is not None and not watchable(request):
             continue
         groups.setdefault((request.window, request.canary.reporter), []).append(request)
     for (window, reporter), members in groups.items():
         counted = _Counted(client)
         group = _Group(members, window, reporter, counted, now, narrow=narrow, between=between)
-        threshold = {} if watch else group.evaluate_thresholds()
-        sequential = group.evaluate_sequential(only_moved=watch)
+        threshold = {} if watch is not None else group.evaluate_thresholds()
+        sequential = group.evaluate_sequential(only=watch)
         for member in members:
-            if watch and member.key not in sequential:
+            if watch is not None and member.key not in sequential:
                 continue
             found = {**threshold.get(member.key, {}), **_statuses(sequential.get(member.key))}
             result.statuses[member.key] = [found[g.name] for g in member.gates]
@@ -256,9 +256,9 @@ class _Group:
             self._evaluate(views, into)
         return {key: {s.name: s for s in statuses} for key, statuses in into.items()}
 
-    def evaluate_sequential(self, *, only_moved: bool = False) -> dict[Hashable, SequentialResult]:
+    def evaluate_sequential(self, *, only: Watch | None = None) -> dict[Hashable, SequentialResult]:
         """Read the group's counters once, then judge every member's sequential gates (with
-        `only_moved`, only those of members whose counters `moved`)."""
+        `only`, those of the members it picks)."""
         members = [(m, m.gates_for(Judge.SEQUENTIAL)) for m in self.members]
         members = [(m, gates) for m, gates in members if gates]
         if not members:
@@ -277,11 +277,11 @@ class _Group:
             )
         except PrometheusError as error:
             found, sent = error, {}
-        if only_moved:  # an outage is the rounds' to report; a watch judges new counts only
+        if only is not None:  # an outage is the rounds' to report; a watch, new counts only
             members = (
                 []
                 if not isinstance(found, dict)
-                else [(m, gates) for m, gates in members if moved(m, found)]
+                else [(m, gates) for m, gates in members if only(m, found)]
             )
         judged: dict[Hashable, SequentialResult] = {}
         for member, gates in members:

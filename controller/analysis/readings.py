@@ -111,13 +111,19 @@ def read_counters(
 
     `edges`: the ``le`` values of the duration buckets to read (None: every edge)."""
     names = [REQUESTS, ERRORS] + (["buckets"] if buckets else [])
-    promql = " or ".join(_tagged(name, _counter_query(name, matchers, edges)) for name in names)
+    promql = _counters_query(matchers, buckets, edges)
     readings: Readings = {}
     for sample in query(promql):
         name = sample.labels.get(COUNTER_LABEL, "")
         if name in names:
             _take(readings, name, sample)
     return readings, dict.fromkeys(names, promql)
+
+
+@lru_cache(maxsize=256)  # a round's groups ask the same few, every tick period
+def _counters_query(matchers: str, buckets: bool, edges: frozenset[str] | None) -> str:
+    names = [REQUESTS, ERRORS] + (["buckets"] if buckets else [])
+    return " or ".join(_tagged(name, _counter_query(name, matchers, edges)) for name in names)
 
 
 def _tagged(name: str, promql: str) -> str:
@@ -347,6 +353,11 @@ def watchable(member: CheckRequest) -> bool:
     )
 
 
+def _requests_of(member: CheckRequest) -> list[SubsetSelector]:
+    relative = any(g.is_relative for g in member.gates)
+    return [member.canary, member.stable] if relative else [member.canary]
+
+
 def moved(member: CheckRequest, readings: Readings) -> bool:
     """Whether `readings` hold requests the member's evidence has not counted: the canary's
     requests counter (and, for a relative gate, the stable's) is not the value last read.
@@ -357,13 +368,35 @@ def moved(member: CheckRequest, readings: Readings) -> bool:
     evidence = member.evidence
     if evidence is None:
         return True
-    subsets = [(member.canary, evidence.canary.read)]
-    if any(g.is_relative for g in member.gates):
-        subsets.append((member.stable, evidence.stable.read))
+    read = {member.canary: evidence.canary.read, member.stable: evidence.stable.read}
     return any(
-        readings.get(series_of(subset), {}).get(REQUESTS) != read.get(REQUESTS)
-        for subset, read in subsets
+        readings.get(series_of(subset), {}).get(REQUESTS) != read[subset].get(REQUESTS)
+        for subset in _requests_of(member)
     )
+
+
+class Watch:
+    """Which shifts a watch between rounds judges: those whose counters `moved` since their
+    evidence was read and since the last watch judged them. A watch posts only failures, so
+    the evidence a shift carries stays its last round's until then; without this memory each
+    watch would judge again every shift that moved once since that round."""
+
+    def __init__(self) -> None:
+        self._judged: dict[Hashable, tuple[float | None, ...]] = {}
+
+    def __call__(self, member: CheckRequest, readings: Readings) -> bool:
+        counts = tuple(
+            readings.get(series_of(subset), {}).get(REQUESTS) for subset in _requests_of(member)
+        )
+        if not moved(member, readings) or self._judged.get(member.key) == counts:
+            return False
+        self._judged[member.key] = counts
+        return True
+
+    def keep_only(self, keys: set[Hashable]) -> None:
+        """Forget the shifts no longer watched."""
+        for key in [k for k in self._judged if k not in keys]:
+            del self._judged[key]
 
 
 def judge_member(

@@ -381,9 +381,9 @@ def test_alpha_is_shared_evenly_between_the_shifts_gates(
 
 
 def test_evidence_between_the_one_gate_and_two_gate_bounds_fails_only_one_gate() -> None:
-    """23 5xx of 1000 against 1% gives E of about 143: over 100 (one gate), under 200 (two)."""
-    shift = evidence({"requests": 1000, "errors": 23})
-    assert 100 < math.exp(log_e_value(23, 1000, 0.01)) < 200
+    """24 5xx of 1000 against 1% gives E of about 145: over 100 (one gate), under 200 (two)."""
+    shift = evidence({"requests": 1000, "errors": 24})
+    assert 100 < math.exp(log_e_value(24, 1000, 0.01)) < 200
     assert judge(ERROR_RATE, shift, gate_count=1).verdict is FAIL
     assert judge(ERROR_RATE, shift, gate_count=2).verdict is PASS
 
