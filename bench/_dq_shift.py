@@ -169,6 +169,10 @@ class _World:
         self.prometheus.now = until
 
     @property
+    def scrapes(self) -> int:
+        return self.prometheus.count
+
+    @property
     def canary_errors(self) -> int:
         return int(self.cumulative[0, CANARY, ERR, 0])
 
@@ -226,12 +230,19 @@ def run_shift(
     rounds, ticks = 0, 0  # the check is at first + rounds * interval + ticks * tick
     watch = Watch()
     request = _request(setup, status)
+    read_scrapes = -1  # the scrapes taken when the last check read (none yet)
     checks = 0
     while (check_at := first + rounds * interval + ticks * tick.total_seconds()) <= settings.cap:
+        watching_now = ticks > 0
+        if watching_now and world.scrapes == read_scrapes and world.next_scrape > check_at:
+            # No scrape since the last check: Prometheus answers as it did then, and the watch
+            # has judged (or found unmoved) exactly those counts; it would judge nothing.
+            rounds, ticks = _next_check(rounds, ticks, interval, tick)
+            continue
         world.advance(check_at, weight)
+        read_scrapes = world.scrapes
         now = T0 + timedelta(seconds=check_at)
         begun = time.perf_counter()
-        watching_now = ticks > 0
         result = evaluate_batch(
             [request], client=world.prometheus, now=now, watch=watch if watching_now else None
         )

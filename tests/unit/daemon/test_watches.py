@@ -8,13 +8,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 from controller.analysis.batched import CheckRequest, evaluate_batch
-from controller.analysis.readings import moved, read_counters, watchable
+from controller.analysis.readings import Watch, moved, read_counters, watchable
 from controller.api.gates import Gate
 from controller.api.status import GateVerdict
 from controller.api.trafficshift import Judge
 from controller.metrics import ControllerMetrics
 from controller.reconcile.board import GateBoard
-from controller.rounds import GateRounds
+from controller.rounds import GateRounds, watching
 from tests.unit.analysis.batch_builders import NOW
 from tests.unit.analysis.test_bucket_edges import CANARY, Istio, latency
 from tests.unit.daemon.test_rounds import Clock, at
@@ -134,3 +134,30 @@ def test_shifts_with_a_threshold_or_count_gate_are_not_watched() -> None:
     assert rig.queries("watch") == 0
     assert rig.queries("batched") == asked
     assert evaluate_batch([threshold], client=rig.istio, now=NOW, watch=True).statuses == {}
+
+
+def test_a_watch_judges_each_new_reading_once() -> None:
+    rig = based()
+    watch = Watch()
+    readings, _ = read_counters(rig.istio.instant_query, 'reporter="destination"', buckets=True)
+    assert watch(rig.request, readings)  # 50 requests since the evidence the shift carries
+    assert not watch(rig.request, readings)  # the same counts: judged already
+    rig.serve(5)
+    readings, _ = read_counters(rig.istio.instant_query, 'reporter="destination"', buckets=True)
+    assert watch(rig.request, readings)
+    watch.keep_only(set())
+    assert watch(rig.request, readings)  # forgotten, so judged again
+
+
+def test_no_watch_runs_a_tick_period_before_a_round() -> None:
+    one = timedelta(seconds=1)
+    assert [s for s in range(10) if watching(at(s), TEN, one)] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert watching(at(8.5), TEN, one)
+    assert not watching(at(9.2), TEN, one)
+    rig = based()
+    rig.serve(40, slow=40)
+    rig.run_at(9)
+    assert rig.take(9) is None
+    assert rig.queries("watch") == 1  # the one in based()
+    rig.run_at(10)  # the round finds the failure
+    assert rig.take(10) == [GateVerdict.FAIL]
