@@ -73,7 +73,7 @@ class GateRounds:
         self._should_run = should_run
         self._period = period  # how often `run` is called
         self._done: dict[timedelta, int] = {}  # interval -> last slot a round ran in
-        self._watch_memory = Watch()
+        self._watches: dict[timedelta, Watch] = {}  # interval -> what its watches judged
         self._log = get_logger()
 
     def run(self) -> None:
@@ -81,7 +81,10 @@ class GateRounds:
         if not self._should_run():
             return
         now = self._now()
-        for interval in sorted(self._board.intervals()):
+        intervals = self._board.intervals()
+        for gone in set(self._watches) - intervals:
+            del self._watches[gone]
+        for interval in sorted(intervals):
             due = self._done.get(interval) != slot(now, interval)
             try:
                 if due:
@@ -119,10 +122,9 @@ class GateRounds:
         requests = [r for r in self._board.requests(interval) if watchable(r)]
         if not requests:
             return
-        self._watch_memory.keep_only({r.key for r in requests})
-        result = evaluate_batch(
-            requests, client=self._client, now=now, watch=self._watch_memory, between=_yield
-        )
+        watch = self._watches.setdefault(interval, Watch())
+        watch.keep_only({r.key for r in requests})
+        result = evaluate_batch(requests, client=self._client, now=now, watch=watch, between=_yield)
         self._metrics.prometheus_queries.labels("watch").inc(result.queries)
         failed = {
             key: gates
