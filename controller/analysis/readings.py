@@ -353,44 +353,62 @@ def watchable(member: CheckRequest) -> bool:
     )
 
 
-def _requests_of(member: CheckRequest) -> list[SubsetSelector]:
-    relative = any(g.is_relative for g in member.gates)
-    return [member.canary, member.stable] if relative else [member.canary]
+Signature = tuple[object, ...]
+
+
+def _signature(member: CheckRequest, readings: Readings, keys: Sequence[str]) -> Signature:
+    """What a check of the member could find new in `readings`, over the counter `keys` its
+    evidence keeps: the canary's events (5xx, and the requests above each bucket edge), and for
+    a relative gate the stable's counters too (its bound moves with every request). A key
+    missing from the reading reads as None."""
+    canary = readings.get(series_of(member.canary), {})
+    inf = canary.get(INF_BUCKET)
+    events: list[object] = [canary.get(ERRORS)]
+    for key in keys:
+        if key.startswith(BUCKET_PREFIX) and key != INF_BUCKET:
+            within = canary.get(key)
+            events.append(None if inf is None or within is None else inf - within)
+    if any(g.is_relative for g in member.gates):
+        stable = readings.get(series_of(member.stable), {})
+        events.extend(stable.get(key) for key in keys)
+    return tuple(events)
 
 
 def moved(member: CheckRequest, readings: Readings) -> bool:
-    """Whether `readings` hold requests the member's evidence has not counted: the canary's
-    requests counter (and, for a relative gate, the stable's) is not the value last read.
+    """Whether `readings` hold canary events (a 5xx, a request above a bucket edge) that the
+    member's evidence has not counted, or for a relative gate any new stable counts.
 
-    Without new requests a canary's evidence can only have fallen (each e-value decreases in
-    the requests at fixed events; a 5xx or a slow answer is a request too), so a check would
-    find no failure that its last check did not."""
+    Without a new event a canary's e-values can only have fallen since its evidence was read
+    (each decreases in the requests at fixed events), so a check would find no failure that
+    the check which took that evidence did not."""
     evidence = member.evidence
     if evidence is None:
         return True
-    read = {member.canary: evidence.canary.read, member.stable: evidence.stable.read}
-    return any(
-        readings.get(series_of(subset), {}).get(REQUESTS) != read[subset].get(REQUESTS)
-        for subset in _requests_of(member)
-    )
+    keys = sorted(evidence.canary.read)
+    base: Readings = {
+        series_of(member.canary): dict(evidence.canary.read),
+        series_of(member.stable): dict(evidence.stable.read),
+    }
+    return _signature(member, readings, keys) != _signature(member, base, keys)
 
 
 class Watch:
-    """Which shifts a watch between rounds judges: those whose counters `moved` since their
+    """Which shifts a watch between rounds judges: those with new events (`moved`) since their
     evidence was read and since the last watch judged them. A watch posts only failures, so
     the evidence a shift carries stays its last round's until then; without this memory each
-    watch would judge again every shift that moved once since that round."""
+    watch would judge again every shift that had one event since that round."""
 
     def __init__(self) -> None:
-        self._judged: dict[Hashable, tuple[float | None, ...]] = {}
+        self._judged: dict[Hashable, Signature] = {}
 
     def __call__(self, member: CheckRequest, readings: Readings) -> bool:
-        counts = tuple(
-            readings.get(series_of(subset), {}).get(REQUESTS) for subset in _requests_of(member)
-        )
-        if not moved(member, readings) or self._judged.get(member.key) == counts:
+        if not moved(member, readings):
             return False
-        self._judged[member.key] = counts
+        keys = sorted(member.evidence.canary.read) if member.evidence is not None else []
+        signature = _signature(member, readings, keys)
+        if self._judged.get(member.key) == signature:
+            return False
+        self._judged[member.key] = signature
         return True
 
     def keep_only(self, keys: set[Hashable]) -> None:

@@ -1,6 +1,7 @@
 """Watches between rounds: the sequential judge's shifts are judged again each tick period when
-their canary had requests, and only a failure is posted (so a failing canary is rolled back a
-tick period after the data shows it, while passes keep their round's cadence)."""
+their canary had new events (a 5xx, a slow request), and only a failure is posted, so a failing
+canary is rolled back a tick period after the data shows it while passes keep their round's
+cadence."""
 
 from __future__ import annotations
 
@@ -91,15 +92,17 @@ def test_a_watch_posts_no_passing_result_and_the_next_round_does() -> None:
     assert rig.take(10) == [GateVerdict.PASS]
 
 
-def test_a_watch_with_no_new_canary_request_judges_nothing() -> None:
+def test_a_watch_judges_only_a_shift_with_new_canary_events() -> None:
+    """New requests that are neither 5xx nor slow can only lower the evidence: not judged."""
     rig = based()
     rig.run_at(10)  # a round: the evidence taken counts every request served so far
     assert rig.take(10) == [GateVerdict.PASS]
     readings, _ = read_counters(rig.istio.instant_query, 'reporter="destination"', buckets=True)
     assert not moved(rig.request, readings)
-    rig.run_at(11)
-    assert rig.queries("watch") == 2  # it read the counters, and judged nothing
-    rig.serve(1)
+    rig.serve(30)  # fast ones
+    readings, _ = read_counters(rig.istio.instant_query, 'reporter="destination"', buckets=True)
+    assert not moved(rig.request, readings)
+    rig.serve(1, slow=1)  # one over 500 ms
     readings, _ = read_counters(rig.istio.instant_query, 'reporter="destination"', buckets=True)
     assert moved(rig.request, readings)
 
@@ -139,10 +142,14 @@ def test_shifts_with_a_threshold_or_count_gate_are_not_watched() -> None:
 def test_a_watch_judges_each_new_reading_once() -> None:
     rig = based()
     watch = Watch()
+    rig.serve(20, slow=1)
     readings, _ = read_counters(rig.istio.instant_query, 'reporter="destination"', buckets=True)
-    assert watch(rig.request, readings)  # 50 requests since the evidence the shift carries
+    assert watch(rig.request, readings)  # a slow request since the evidence the shift carries
     assert not watch(rig.request, readings)  # the same counts: judged already
     rig.serve(5)
+    readings, _ = read_counters(rig.istio.instant_query, 'reporter="destination"', buckets=True)
+    assert not watch(rig.request, readings)  # no new event since it was judged
+    rig.serve(5, slow=1)
     readings, _ = read_counters(rig.istio.instant_query, 'reporter="destination"', buckets=True)
     assert watch(rig.request, readings)
     watch.keep_only(set())
