@@ -9,10 +9,11 @@ its own. The job runs every tick period, so a new interval gets its first round 
 
 Between two rounds, each run also *watches* the shifts the sequential judge decides alone: one
 query reads their counters, and those whose canary had new events (a 5xx, a request above a
-bucket edge) since they were last judged are judged again (``evaluate_batch(watch=...)``). Only a failure is posted, so a canary whose
-evidence reaches its bound is rolled back a tick period after the scrape that shows it, not up
-to a check interval later, while every other result still waits for its round (the e-values are
-anytime-valid: looking more often costs no confidence).
+bucket edge) since they were last judged are judged again (``evaluate_batch(watch=...)``). Only
+a failure is posted, so a canary whose evidence reaches its bound is rolled back a tick period
+after the scrape that shows it, not up to a check interval later, while every other result
+still waits for its round (the e-values are anytime-valid: looking more often costs no
+confidence).
 """
 
 from __future__ import annotations

@@ -374,6 +374,16 @@ def _signature(member: CheckRequest, readings: Readings, keys: Sequence[str]) ->
     return tuple(events)
 
 
+def _keys(member: CheckRequest, readings: Readings) -> list[str]:
+    """The counters the member's gates keep, in the reading or in its evidence (a canary with
+    no traffic when its base was read has an empty evidence; its first slow request must still
+    count as an event)."""
+    keys = set(keep_keys(readings.get(series_of(member.canary), {}), member.gates))
+    if member.evidence is not None:
+        keys |= set(member.evidence.canary.read)
+    return sorted(keys)
+
+
 def moved(member: CheckRequest, readings: Readings) -> bool:
     """Whether `readings` hold canary events (a 5xx, a request above a bucket edge) that the
     member's evidence has not counted, or for a relative gate any new stable counts.
@@ -384,7 +394,7 @@ def moved(member: CheckRequest, readings: Readings) -> bool:
     evidence = member.evidence
     if evidence is None:
         return True
-    keys = sorted(evidence.canary.read)
+    keys = _keys(member, readings)
     base: Readings = {
         series_of(member.canary): dict(evidence.canary.read),
         series_of(member.stable): dict(evidence.stable.read),
@@ -404,8 +414,7 @@ class Watch:
     def __call__(self, member: CheckRequest, readings: Readings) -> bool:
         if not moved(member, readings):
             return False
-        keys = sorted(member.evidence.canary.read) if member.evidence is not None else []
-        signature = _signature(member, readings, keys)
+        signature = _signature(member, readings, _keys(member, readings))
         if self._judged.get(member.key) == signature:
             return False
         self._judged[member.key] = signature

@@ -168,3 +168,24 @@ def test_no_watch_runs_a_tick_period_before_a_round() -> None:
     assert rig.queries("watch") == 1  # the one in based()
     rig.run_at(10)  # the round finds the failure
     assert rig.take(10) == [GateVerdict.FAIL]
+
+
+def test_a_canary_without_traffic_at_its_base_counts_its_first_slow_request_as_an_event() -> None:
+    """The base was read before the canary had a series: its evidence keeps no bucket yet."""
+    istio = Istio()
+    istio.serve("v1", 500)
+    request = latency(500)
+    result = evaluate_batch([request], client=istio, now=NOW)
+    request = replace(request, evidence=result.evidence[request.key])
+    assert request.evidence is not None
+    assert not request.evidence.canary.read
+    watch = Watch()
+    istio.serve("v2", 10)
+    readings, _ = read_counters(istio.instant_query, 'reporter="destination"', buckets=True)
+    assert watch(request, readings)  # the canary's series are new: judged once
+    istio.serve("v2", 10)
+    readings, _ = read_counters(istio.instant_query, 'reporter="destination"', buckets=True)
+    assert not watch(request, readings)  # fast requests only
+    istio.serve("v2", 5, slow=5)
+    readings, _ = read_counters(istio.instant_query, 'reporter="destination"', buckets=True)
+    assert watch(request, readings)
