@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from controller.api.documents import SourcedDocument, check_documents
-from controller.api.problems import Problem
+from controller.api.problems import Problem, shown
 from controller.api.profile import GateProfile
 
 DEFAULT_PROFILE_DIR = Path("config/gates")
@@ -39,20 +39,86 @@ class ManifestError(Exception):
         self.problems = problems
 
 
+MAX_VALUES = 100_000  # values in a file once YAML aliases are expanded: far above any manifest
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with a clear error for a timestamp tag on a value that is not one
+    (PyYAML's own constructor fails there with an AttributeError)."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:  # type: ignore[override]
+        value = self.construct_scalar(node)
+        if not isinstance(value, str) or not self.timestamp_regexp.match(value):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{shown(value)} is tagged !!timestamp but is not a date",
+                node.start_mark,
+            )
+        return super().construct_yaml_timestamp(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def expanded_size(value: object, limit: int) -> int:
+    """How many values `value` holds with every alias expanded (shared lists and mappings
+    counted each time they are reached), stopping once past `limit`. Counted per distinct
+    object, so a file that expands to billions costs as much to count as it is long."""
+    sizes: dict[int, int] = {}
+
+    def size(node: object) -> int:
+        if isinstance(node, dict):
+            children: list[object] = [*node.keys(), *node.values()]
+        elif isinstance(node, list):
+            children = node
+        else:
+            return 1
+        found = sizes.get(id(node))
+        if found is None:
+            found = min(limit + 1, 1 + sum(size(child) for child in children))
+            sizes[id(node)] = found
+        return found
+
+    return size(value)
+
+
+def _problem(source: str, message: str) -> ManifestError:
+    return ManifestError([Problem(source, 0, "", message)])
+
+
 def read_documents(path: Path) -> list[SourcedDocument]:
-    """Every non-empty YAML document of a file, numbered from 1."""
+    """Every non-empty YAML document of a file, numbered from 1. Any file, however malformed,
+    gives documents or a ManifestError, never another exception."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ManifestError([Problem(source, 0, "", f"cannot read file: {exc.strerror}")]) from exc
+        raise _problem(source, f"cannot read file: {exc.strerror}") from exc
     try:
-        loaded = list(yaml.safe_load_all(text))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _problem(
+            source,
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line} (offset {exc.start}) "
+            "cannot be decoded; save the file as UTF-8",
+        ) from exc
+    try:
+        loaded = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ManifestError([Problem(source, 0, "", f"not valid YAML{where}: {problem}")]) from exc
+        raise _problem(source, f"not valid YAML{where}: {problem}") from exc
+    except (ValueError, TypeError, RecursionError) as exc:  # a tag PyYAML cannot build
+        raise _problem(source, f"not valid YAML: {type(exc).__name__}: {shown(str(exc))}") from exc
+    if expanded_size(loaded, MAX_VALUES) > MAX_VALUES:
+        raise _problem(
+            source,
+            f"YAML aliases expand this file to more than {MAX_VALUES:,} values: write the "
+            "manifest out, or use fewer nested aliases",
+        )
     return [
         SourcedDocument(source, index, content)
         for index, content in enumerate(loaded, start=1)

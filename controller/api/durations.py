@@ -13,7 +13,10 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
+from controller.api.problems import shown
+
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
+MAX_DURATION = timedelta(days=365)  # longer is a typo, and past ~2.7 million years an overflow
 _PART = re.compile(r"(\d+)(h|m|s)")
 DURATION_PATTERN = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
 _FULL = re.compile(DURATION_PATTERN)
@@ -24,12 +27,17 @@ def parse_duration(text: str) -> timedelta:
     cleaned = text.strip()
     if not cleaned or not _FULL.match(cleaned):
         raise ValueError(
-            f"{text!r} is not a duration: write a whole number followed by s, m or h, "
+            f"{shown(text)} is not a duration: write a whole number followed by s, m or h, "
             "largest unit first (e.g. '30s', '5m', '1h30m')"
         )
     seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(cleaned))
     if seconds <= 0:
-        raise ValueError(f"{text!r} is zero: a duration must be at least 1s")
+        raise ValueError(f"{shown(text)} is zero: a duration must be at least 1s")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(
+            f"{shown(text)} is too long: a duration is at most "
+            f"{format_duration(MAX_DURATION)} (365 days)"
+        )
     return timedelta(seconds=seconds)
 
 
@@ -49,7 +57,7 @@ def _coerce(value: Any) -> timedelta:
         return value
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(  # noqa: TRY004 - pydantic turns ValueError into a field error
-            f"{value!r} is not a duration: write it as a string such as '30s', '5m' or '1h'"
+            f"{shown(value)} is not a duration: write it as a string such as '30s', '5m' or '1h'"
         )
     return parse_duration(value)
 

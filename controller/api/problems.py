@@ -15,6 +15,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+SHOWN_CHARACTERS = 200  # the most of a user's input a message echoes
+
+
+def shown(value: object, limit: int = SHOWN_CHARACTERS) -> str:
+    """``repr(value)`` for a message, clipped: a message must never echo a megabyte of input."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -83,7 +93,7 @@ def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
         return f"required field '{name}' is missing: add it"
     text = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind.endswith(("_type", "_parsing")) or kind == "literal_error":
-        text = f"{text} (got {error.get('input')!r})"
+        text = f"{text} (got {shown(error.get('input'))})"
     return text
 
 

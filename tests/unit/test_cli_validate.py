@@ -5,10 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
+from controller.api.durations import parse_duration
 from controller.cli import main
-from controller.manifests import DEFAULT_PROFILE_DIR, ManifestError, load_profiles, profile_dir
+from controller.manifests import (
+    DEFAULT_PROFILE_DIR,
+    MAX_VALUES,
+    ManifestError,
+    expanded_size,
+    load_profiles,
+    profile_dir,
+    read_documents,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SHIFT_HEAD = """apiVersion: weightgate.dev/v1alpha1
@@ -90,3 +100,54 @@ def test_an_explicit_missing_profile_folder_is_an_error_not_a_fallback(tmp_path:
     assert profile_dir(missing) == missing
     with pytest.raises(ManifestError, match="gate profile folder not found"):
         load_profiles(missing)
+
+
+def _bomb(levels: int) -> str:
+    """A billion-laughs document: each level is nine aliases of the one before."""
+    lines = ['l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for level in range(1, levels + 1):
+        lines.append(f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (SHIFT_HEAD.encode() + b"  steps: [50, 100]\n  interval: 99999999999h\n", "is too long"),
+        (SHIFT_HEAD.encode().replace(b"bad", b"\xff\xfe"), "not UTF-8 text: byte 0xff at line 3"),
+        (b"metadata:\n  name: !!timestamp notadate\n", "is tagged !!timestamp but is not a date"),
+        (b"a: !!int 0xZZ\n", "not valid YAML: ValueError"),
+        (b"a: !!binary 'not base64!!'\n", "failed to decode base64"),
+        (_bomb(9).encode(), "YAML aliases expand this file to more than 100,000 values"),
+    ],
+    ids=["huge-duration", "not-utf8", "timestamp-tag", "int-tag", "binary-tag", "alias-bomb"],
+)
+def test_malformed_input_is_a_clear_problem_and_exit_2(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    """Issue #14: each of these printed a traceback and exited 1 (the alias bomb: hundreds of MB
+    of error output)."""
+    path = tmp_path / "odd.yaml"
+    path.write_bytes(content)
+    code, output = run("--profiles", str(REPO / "config" / "gates"), str(path))
+    assert code == 2
+    assert expected in output
+    assert "Traceback" not in output
+    assert len(output) < 2_000
+
+
+def test_aliases_are_counted_as_expanded_and_a_file_under_the_limit_is_read(
+    tmp_path: Path,
+) -> None:
+    """Four levels: keys 5, lists 10 + 91 + 820 + 7381 + 66430, the mapping 1: 74,738 values."""
+    assert expanded_size(yaml.safe_load(_bomb(4)), MAX_VALUES) == 74_738
+    assert expanded_size(yaml.safe_load(_bomb(5)), MAX_VALUES) == MAX_VALUES + 1  # stops there
+    path = tmp_path / "aliases.yaml"
+    path.write_text(_bomb(4))
+    assert len(read_documents(path)) == 1
+
+
+def test_an_echoed_input_is_clipped() -> None:
+    with pytest.raises(ValueError, match=r"\.\.\. \(1002 characters\) is not a duration") as info:
+        parse_duration("x" * 1000)
+    assert len(str(info.value)) < 400
