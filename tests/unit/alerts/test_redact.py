@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, quote_plus
+
 import pytest
 
 from controller.alerts.redact import clip, redact_url, scrub
@@ -36,3 +38,30 @@ def test_scrub_leaves_text_alone_for_very_short_secrets() -> None:
 def test_clip_flattens_whitespace_and_bounds_length() -> None:
     assert clip("one\n  two\tthree", 100) == "one two three"
     assert clip("x" * 50, 10) == "x" * 9 + "…"
+
+
+SLACK = "https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/xyzTOKEN1234567890abcd"
+
+
+@pytest.mark.parametrize(
+    "echoed",
+    [
+        SLACK,
+        quote(SLACK, safe=""),  # a receiver that echoes the URL percent-encoded (issue #14)
+        quote(SLACK, safe="").replace("%2F", "%2f"),
+        quote("/services/T0ABCDEF1/B0ABCDEF2/xyzTOKEN1234567890abcd", safe=""),
+        quote_plus(SLACK),
+        SLACK.replace("/", "\\/"),  # JSON-escaped
+        "unknown webhook xyzTOKEN1234567890abcd",  # the token segment alone
+        "channel T0ABCDEF1 hook B0ABCDEF2",
+    ],
+)
+def test_scrub_removes_every_form_of_a_secret_url(echoed: str) -> None:
+    scrubbed = scrub(f"receiver said: {echoed}", [SLACK])
+    for part in ("xyzTOKEN1234567890abcd", "T0ABCDEF1", "B0ABCDEF2"):
+        assert part.lower() not in scrubbed.lower()
+    assert scrubbed.startswith("receiver said: ")
+
+
+def test_scrub_keeps_ordinary_words_of_a_secret_urls_path() -> None:
+    assert scrub("no such services here", [SLACK]) == "no such services here"
