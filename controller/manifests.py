@@ -57,6 +57,34 @@ class _Loader(yaml.SafeLoader):
             )
         return super().construct_yaml_timestamp(node)
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        """A mapping, refusing what a YAML 1.1 reader would silently turn into something
+        else: a key given twice (the last would win) and an unquoted ``on``/``yes``/``no``
+        key (read as a boolean, as kubectl reads it too)."""
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.tag == "tag:yaml.org,2002:bool" and not key_node.style:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"the key {key_node.value!r} is read as a boolean (YAML 1.1 reads an "
+                        f"unquoted on, off, yes or no as true or false, and so does kubectl): "
+                        f'quote it, "{key_node.value}":',
+                        key_node.start_mark,
+                    )
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"the key {shown(key_node.value)} is given twice (first at line "
+                        f"{seen[key] + 1}): keep one",
+                        key_node.start_mark,
+                    )
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
@@ -119,11 +147,14 @@ def read_documents(path: Path) -> list[SourcedDocument]:
             f"YAML aliases expand this file to more than {MAX_VALUES:,} values: write the "
             "manifest out, or use fewer nested aliases",
         )
-    return [
+    documents = [
         SourcedDocument(source, index, content)
         for index, content in enumerate(loaded, start=1)
         if content is not None
     ]
+    if not documents:
+        raise _problem(source, "no document: the file is empty (or holds only comments)")
+    return documents
 
 
 def load_profiles(directory: Path) -> dict[str, GateProfile]:

@@ -26,18 +26,20 @@ HOST_PATTERN = _HOST.pattern
 
 
 class ApiModel(BaseModel):
-    """Base for every wire model: camelCase aliases, unknown fields rejected."""
+    """Base for every wire model: camelCase aliases, unknown fields rejected, numbers finite
+    (a NaN or infinite threshold is no threshold, and not valid JSON)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,
     )
 
 
 def _dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
+    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid name: use at most 63 lowercase letters, digits and '-', "
             "starting and ending with a letter or digit (e.g. 'v3', 'error-rate')"
@@ -46,7 +48,7 @@ def _dns_label(value: str) -> str:
 
 
 def _dns_subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid Kubernetes object name: use lowercase letters, digits, "
             "'-' and '.', starting and ending with a letter or digit (e.g. 'reviews')"
@@ -55,7 +57,7 @@ def _dns_subdomain(value: str) -> str:
 
 
 def _host(value: str) -> str:
-    if len(value) > 253 or not _HOST.match(value):
+    if len(value) > 253 or not _HOST.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid destination host: use a service name such as 'reviews' "
             "or a fully qualified name such as 'reviews.bookinfo.svc.cluster.local'"

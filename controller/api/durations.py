@@ -25,7 +25,7 @@ _FULL = re.compile(DURATION_PATTERN)
 def parse_duration(text: str) -> timedelta:
     """Parse ``1h30m``-style text; reject anything else with a message that shows the form."""
     cleaned = text.strip()
-    if not cleaned or not _FULL.match(cleaned):
+    if not cleaned or not _FULL.fullmatch(cleaned):
         raise ValueError(
             f"{shown(text)} is not a duration: write a whole number followed by s, m or h, "
             "largest unit first (e.g. '30s', '5m', '1h30m')"

@@ -79,25 +79,33 @@ class Gate(ApiModel):
         default=None,
         description="Count gate: PromQL template returning the cumulative count of all requests.",
     )
-    max: float | None = Field(default=None, description="Fail when the value is above this.")
-    min: float | None = Field(default=None, description="Fail when the value is below this.")
+    max: float | None = Field(
+        default=None, strict=True, description="Fail when the value is above this."
+    )
+    min: float | None = Field(
+        default=None, strict=True, description="Fail when the value is below this."
+    )
     max_over_stable: float | None = Field(
         default=None,
+        strict=True,
         ge=0,
         description="Fail when the canary exceeds the stable subset's value by more than this.",
     )
     max_ratio_to_stable: float | None = Field(
         default=None,
+        strict=True,
         gt=0,
         description="Fail when the canary's value is more than this times the stable subset's.",
     )
     critical_max: float | None = Field(
         default=None,
+        strict=True,
         description="Roll back on the first check whose value is above this, without waiting "
         "for failureLimit; at least max when both are set.",
     )
     critical_min: float | None = Field(
         default=None,
+        strict=True,
         description="Roll back on the first check whose value is below this, without waiting "
         "for failureLimit; at most min when both are set.",
     )

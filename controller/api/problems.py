@@ -92,8 +92,15 @@ def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "missing":
         return f"required field '{name}' is missing: add it"
     text = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    given = error.get("input")
+    if kind in ("int_type", "float_type", "bool_type") and isinstance(given, str):
+        return f"{text} (got the string {shown(given)}: write the value without quotes)"
+    if kind in ("int_type", "float_type") and isinstance(given, bool):
+        return f"{text} (got {str(given).lower()}, a boolean: write a number)"
+    if kind == "finite_number":
+        return f"{text} (got {given}): NaN and infinities are not thresholds"
     if kind.endswith(("_type", "_parsing")) or kind == "literal_error":
-        text = f"{text} (got {shown(error.get('input'))})"
+        text = f"{text} (got {shown(given)})"
     return text
 
 

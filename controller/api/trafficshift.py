@@ -22,7 +22,9 @@ from controller.api.status import TrafficShiftStatus
 KIND = "TrafficShift"
 # Range checks happen in the list validator (one message with the fix); the schema carries the
 # same bounds so the API server rejects a bad weight too.
-StepWeight = Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100})]
+StepWeight = Annotated[
+    int, Field(strict=True), WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 100})
+]
 PLURAL = "trafficshifts"
 MIN_CHECK_INTERVAL = timedelta(seconds=1)
 SHORT_NAME = "tshift"
@@ -71,6 +73,7 @@ class Analysis(ApiModel):
     )
     confidence: float = Field(
         default=0.99,
+        strict=True,
         gt=0.5,
         lt=1,
         description="Sequential judge: one minus the probability of rolling back a canary that "
@@ -83,6 +86,7 @@ class Analysis(ApiModel):
     )
     min_requests: int = Field(
         default=20,
+        strict=True,
         ge=0,
         description="sequential: a step advances only once the canary has had this many "
         "requests since the step began. threshold: fewer canary requests than this in the "
@@ -95,6 +99,7 @@ class Analysis(ApiModel):
     )
     failure_limit: int = Field(
         default=2,
+        strict=True,
         ge=1,
         description="Threshold judge: failed checks in a row that trigger a rollback (the "
         "sequential judge rolls back on evidence, at once).",
@@ -180,7 +185,9 @@ class TrafficShiftSpec(ApiModel):
     )
     analysis: Analysis = Field(default_factory=Analysis)
     alerts: list[AlertRoute] = Field(default_factory=list)
-    paused: bool = Field(default=False, description="Hold at the current weight while true.")
+    paused: bool = Field(
+        default=False, strict=True, description="Hold at the current weight while true."
+    )
 
     @field_validator("steps")
     @classmethod

@@ -151,3 +151,58 @@ def test_an_echoed_input_is_clipped() -> None:
     with pytest.raises(ValueError, match=r"\.\.\. \(1002 characters\) is not a duration") as info:
         parse_duration("x" * 1000)
     assert len(str(info.value)) < 400
+
+
+GATES = "  analysis:\n    gates:\n    - {name: error-rate, max: MAX}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SHIFT_HEAD + "  steps: ['50', 100]\n", "got the string '50': write the value without"),
+        (SHIFT_HEAD + "  steps: [true, 100]\n", "got true, a boolean: write a number"),
+        (SHIFT_HEAD + "  steps: [50, 100]\n  paused: 'yes'\n", "spec.paused"),
+        (
+            SHIFT_HEAD + "  steps: [50, 100]\n  analysis: {confidence: '0.99'}\n",
+            "spec.analysis.confidence",
+        ),
+        (
+            SHIFT_HEAD.replace("name: bad,", 'name: "bad\\n",') + "  steps: [50, 100]\n",
+            "metadata.name: 'bad\\n' is not a valid Kubernetes object name",
+        ),
+        (SHIFT_HEAD + "  steps: [50, 100]\n  steps: [10, 100]\n", "the key 'steps' is given twice"),
+        (
+            SHIFT_HEAD + "  steps: [50, 100]\n" + GATES.replace("MAX", ".nan"),
+            "spec.analysis.gates[0].max: Input should be a finite number",
+        ),
+        (
+            SHIFT_HEAD + "  steps: [50, 100]\n" + GATES.replace("MAX", "-.inf"),
+            "NaN and infinities are not thresholds",
+        ),
+        ("# nothing but a comment\n", "no document: the file is empty"),
+        (
+            SHIFT_HEAD + "  steps: [50, 100]\n  alerts:\n  - on: [rollback]\n",
+            "the key 'on' is read as a boolean",
+        ),
+    ],
+    ids=[
+        "quoted-step",
+        "boolean-step",
+        "quoted-boolean",
+        "quoted-confidence",
+        "name-with-newline",
+        "duplicate-key",
+        "nan-threshold",
+        "infinite-threshold",
+        "empty-file",
+        "unquoted-on",
+    ],
+)
+def test_the_validator_is_as_strict_as_the_crd(tmp_path: Path, text: str, expected: str) -> None:
+    """Issue #14: each of these was accepted (exit 0), or rejected with a message that did not
+    say why ("Keys should be strings" for `on:`)."""
+    path = tmp_path / "lax.yaml"
+    path.write_text(text)
+    code, output = run("--profiles", str(REPO / "config" / "gates"), str(path))
+    assert code == 2, output
+    assert expected in output
