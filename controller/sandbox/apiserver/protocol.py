@@ -8,6 +8,7 @@ body bytes; a Response is status, JSON body, Content-Type and extra headers. Als
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -47,18 +48,38 @@ class Request:
         if self.content_type == PROTOBUF:
             return decode_object(self.body)
         try:
-            return json.loads(self.body)
+            return json.loads(self.body, parse_constant=_not_json)
         except ValueError as json_error:
             if "yaml" in self.content_type:
                 import yaml  # noqa: PLC0415 - only the rare YAML body pays for the import
 
                 try:
-                    return yaml.safe_load(self.body)
+                    loaded = yaml.safe_load(self.body)
                 except yaml.YAMLError as error:
                     raise bad_request(f"the request body is not valid YAML: {error}") from error
+                if not _finite(loaded):
+                    raise bad_request(
+                        "the request body holds NaN or an infinity, which JSON cannot carry"
+                    ) from json_error
+                return loaded
             raise bad_request(
                 f"couldn't decode the request body as JSON: {json_error}"
             ) from json_error
+
+
+def _not_json(constant: str) -> Any:
+    """Python's json reads NaN and Infinity; JSON (and so the real API server) has neither."""
+    raise ValueError(f"invalid character {constant[0]!r} looking for beginning of value")
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 @dataclass

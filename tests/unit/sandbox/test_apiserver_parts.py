@@ -10,7 +10,7 @@ import pytest
 from controller.sandbox.apiserver.errors import ApiError
 from controller.sandbox.apiserver.faults import FaultInjector, FaultRule, RequestInfo
 from controller.sandbox.apiserver.protobuf import decode_object
-from controller.sandbox.apiserver.protocol import negotiate
+from controller.sandbox.apiserver.protocol import Request, negotiate
 from controller.sandbox.apiserver.routing import GroupVersionPath, ResourcePath, parse
 from controller.sandbox.apiserver.selectors import field_matcher, label_matcher
 from controller.sandbox.apiserver.store import Store
@@ -201,3 +201,29 @@ def test_protobuf_of_an_unsupported_kind_is_415() -> None:
     with pytest.raises(ApiError) as caught:
         decode_object(b"k8s\x00" + envelope)
     assert caught.value.code == 415
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"spec": {"max": NaN}}', "application/json"),
+        (b'{"spec": {"max": Infinity}}', "application/json"),
+        (b'{"spec": {"max": -Infinity}}', "application/json"),
+        (b"spec: {max: .nan}\n", "application/yaml"),
+        (b"spec: {gates: [{max: -.inf}]}\n", "application/yaml"),
+    ],
+)
+def test_a_body_with_a_non_finite_number_is_a_bad_request(body: bytes, content_type: str) -> None:
+    """As a real API server: JSON has no NaN or Infinity (issue #14: the sandbox stored one,
+    after which `kubectl get -o yaml` failed)."""
+    request = Request.build("POST", "/apis/x/v1/things", {"Content-Type": content_type}, body)
+    with pytest.raises(ApiError) as info:
+        request.json_body()
+    assert info.value.code == 400
+
+
+def test_finite_numbers_in_json_and_yaml_bodies_still_decode() -> None:
+    json_body = Request.build("POST", "/x", {"Content-Type": "application/json"}, b'{"a": 1.5}')
+    assert json_body.json_body() == {"a": 1.5}
+    yaml_body = Request.build("POST", "/x", {"Content-Type": "application/yaml"}, b"a: 2.5\n")
+    assert yaml_body.json_body() == {"a": 2.5}
