@@ -22,7 +22,7 @@ from controller.api.gates import (
 from controller.api.judging import sequential_problems
 from controller.api.problems import Problem, problems_from
 from controller.api.profile import GateProfile
-from controller.api.trafficshift import TrafficShift, TrafficShiftSpec
+from controller.api.trafficshift import DEFAULT_PROFILE, TrafficShift, TrafficShiftSpec
 
 KINDS: dict[str, type[BaseModel]] = {"TrafficShift": TrafficShift, "GateProfile": GateProfile}
 
@@ -53,16 +53,7 @@ def resolve_gates(spec: TrafficShiftSpec, profiles: Mapping[str, GateProfile]) -
     """The effective gates of a shift: its profile's gates with the shift's own applied."""
     profile = profiles.get(spec.analysis.profile)
     if profile is None:
-        known = ", ".join(sorted(profiles)) or "none loaded"
-        raise GateResolutionError(
-            [
-                (
-                    "spec.analysis.profile",
-                    f"gate profile '{spec.analysis.profile}' not found (known: {known}): name one "
-                    "of them, or add config/gates/<name>.yaml",
-                )
-            ]
-        )
+        raise GateResolutionError([_missing_profile(spec.analysis.profile, profiles)])
     known_names = list(BUILTIN_GATES) + [g.name for g in profile.spec.gates]
     problems: list[tuple[str, str]] = []
     for index, gate in enumerate(spec.analysis.gates):
@@ -112,12 +103,15 @@ def check_documents(
     """Validate every document, then resolve each shift's gates against all known profiles
     (those given plus those among the documents)."""
     result = CheckResult(profiles=dict(known_profiles))
+    invalid_shifts: list[SourcedDocument] = []
     for doc in documents:
         parsed = _parse(doc, result)
         if isinstance(parsed, GateProfile):
             result.profiles[parsed.name] = parsed
         elif isinstance(parsed, TrafficShift):
             result.shifts.append((doc, parsed))
+        elif isinstance(doc.content, dict) and doc.content.get("kind") == "TrafficShift":
+            invalid_shifts.append(doc)
     for doc, shift in result.shifts:
         try:
             resolve_gates(shift.spec, result.profiles)
@@ -125,4 +119,46 @@ def check_documents(
             result.problems.extend(
                 Problem(doc.source, doc.document, path, msg) for path, msg in exc.problems
             )
+    for doc in invalid_shifts:
+        result.problems.extend(
+            Problem(doc.source, doc.document, path, msg)
+            for path, msg in _raw_gate_problems(doc.content, result.profiles)
+        )
     return result
+
+
+def _missing_profile(name: str, profiles: Mapping[str, GateProfile]) -> tuple[str, str]:
+    known = ", ".join(sorted(profiles)) or "none loaded"
+    return (
+        "spec.analysis.profile",
+        f"gate profile '{name}' not found (known: {known}): name one of them, or add "
+        "config/gates/<name>.yaml",
+    )
+
+
+def _raw_gate_problems(
+    content: Mapping[str, Any], profiles: Mapping[str, GateProfile]
+) -> list[tuple[str, str]]:
+    """What `resolve_gates` can tell of a shift whose schema is not valid yet, from its raw
+    content: a profile that is not there, gates that no profile or builtin knows. So one run
+    of `validate` reports these beside the schema's problems, not only once those are fixed."""
+    spec = content.get("spec")
+    analysis = spec.get("analysis") if isinstance(spec, Mapping) else None
+    analysis = analysis if isinstance(analysis, Mapping) else {}
+    name = analysis.get("profile", DEFAULT_PROFILE)
+    if not isinstance(name, str):
+        return []
+    profile = profiles.get(name)
+    if profile is None:
+        return [_missing_profile(name, profiles)]
+    known_names = list(BUILTIN_GATES) + [g.name for g in profile.spec.gates]
+    gates = analysis.get("gates")
+    problems: list[tuple[str, str]] = []
+    for index, gate in enumerate(gates if isinstance(gates, list) else []):
+        if not isinstance(gate, Mapping) or not isinstance(gate.get("name"), str):
+            continue
+        if "query" in gate or "errorQuery" in gate or gate["name"] in known_names:
+            continue
+        path = f"spec.analysis.gates[{index}].name"
+        problems.append((path, unknown_gate_message(gate["name"], known_names)))
+    return problems

@@ -28,6 +28,7 @@ StepWeight = Annotated[
 PLURAL = "trafficshifts"
 MIN_CHECK_INTERVAL = timedelta(seconds=1)
 SHORT_NAME = "tshift"
+DEFAULT_PROFILE = "default"
 
 
 class NoDataPolicy(StrEnum):
@@ -115,7 +116,8 @@ class Analysis(ApiModel):
         "failed check.",
     )
     profile: DnsLabel = Field(
-        default="default", description="Gate profile (config/gates/<name>.yaml) to start from."
+        default=DEFAULT_PROFILE,
+        description="Gate profile (config/gates/<name>.yaml) to start from.",
     )
     gates: list[Gate] = Field(
         default_factory=list,

@@ -206,3 +206,29 @@ def test_the_validator_is_as_strict_as_the_crd(tmp_path: Path, text: str, expect
     code, output = run("--profiles", str(REPO / "config" / "gates"), str(path))
     assert code == 2, output
     assert expected in output
+
+
+def test_schema_and_gate_problems_are_reported_in_one_pass(tmp_path: Path) -> None:
+    """Issue #14: an unknown gate was reported only once the schema problems were fixed."""
+    path = tmp_path / "both.yaml"
+    path.write_text(
+        SHIFT_HEAD
+        + "  steps: [50, 100]\n  bogus: 1\n  analysis:\n    gates:\n"
+        + "    - {name: eror-rate, max: 1}\n    - {name: mine, query: 'up'}\n"
+    )
+    code, output = run("--profiles", str(REPO / "config" / "gates"), str(path))
+    assert code == 2
+    assert "spec.bogus: unknown field 'bogus'" in output
+    assert "spec.analysis.gates[0].name: unknown gate 'eror-rate'" in output
+    assert "Did you mean 'error-rate'?" in output
+    assert "gates[1]" not in output  # a custom gate with a query is known by its query
+    assert "2 problem(s)" in output
+
+
+def test_a_missing_profile_is_reported_beside_schema_problems(tmp_path: Path) -> None:
+    path = tmp_path / "profile.yaml"
+    path.write_text(SHIFT_HEAD + "  steps: [50, 100]\n  bogus: 1\n  analysis: {profile: nope}\n")
+    code, output = run("--profiles", str(REPO / "config" / "gates"), str(path))
+    assert code == 2
+    assert "spec.bogus" in output
+    assert "gate profile 'nope' not found" in output
