@@ -4,7 +4,11 @@ and status, with the `weightgate controller` daemon carrying the intents out."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from tests.integration.controller.cluster_view import WeightWatcher
 from tests.integration.controller.harness import PROFILES
@@ -118,3 +122,22 @@ def test_status_json_is_parsed_with_its_documented_keys(operator: Operator) -> N
     assert {d["subset"]: d["weight"] for d in document["route"]} == {"v1": 50, "v3": 50}
     listed = json.loads(operator.weightgate("status", "-o", "json").stdout)
     assert name in [item["name"] for item in listed["items"]]
+
+
+def test_kubectl_runs_weightgate_as_a_plugin(operator: Operator) -> None:
+    """`kubectl weightgate ...` (issue #14): the install's `kubectl-weightgate` on the PATH."""
+    scripts = Path(sys.executable).parent
+    assert (scripts / "kubectl-weightgate").exists(), "pip install -e . puts the plugin there"
+    env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["kubectl", *args], capture_output=True, text=True, env=env, timeout=60, check=False
+        )
+
+    listed = kubectl("plugin", "list")
+    assert "kubectl-weightgate" in listed.stdout, listed.stderr
+    name = operator.new_shift("op-plugin", interval="60s")
+    status = kubectl("weightgate", "status", "-o", "json", "--sandbox", str(operator.sandbox_dir))
+    assert status.returncode == 0, status.stderr
+    assert name in [item["name"] for item in json.loads(status.stdout)["items"]]
