@@ -194,8 +194,8 @@ def evaluate_batch(
     `narrow`: select the requests' services too (a check of one shift, outside rounds).
     `between`: called after each shift judged sequentially (the round runner yields the GIL
     there, so a thousand shifts' judging does not stall the controller's other threads).
-    `watch`: judge only the `watchable` requests that it picks (counters moved since they were
-    last judged); the others get no status."""
+    `watch`: judge only the `watchable` requests that it picks (new canary events since they
+    were last judged); the others get no status."""
     result = BatchResult()
     groups: dict[tuple[timedelta, str], list[CheckRequest]] = {}
     for request in requests:
