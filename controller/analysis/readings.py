@@ -391,15 +391,22 @@ def moved(member: CheckRequest, readings: Readings) -> bool:
     Without a new event a canary's e-values can only have fallen since its evidence was read
     (each decreases in the requests at fixed events), so a check would find no failure that
     the check which took that evidence did not."""
+    return _new_signature(member, readings) is not None
+
+
+def _new_signature(member: CheckRequest, readings: Readings) -> Signature | None:
+    """The reading's signature (`_signature`) when it differs from the evidence's; None when
+    the evidence has counted every event in it."""
+    keys = _keys(member, readings)
+    now = _signature(member, readings, keys)
     evidence = member.evidence
     if evidence is None:
-        return True
-    keys = _keys(member, readings)
+        return now
     base: Readings = {
-        series_of(member.canary): dict(evidence.canary.read),
-        series_of(member.stable): dict(evidence.stable.read),
+        series_of(member.canary): evidence.canary.read,
+        series_of(member.stable): evidence.stable.read,
     }
-    return _signature(member, readings, keys) != _signature(member, base, keys)
+    return None if now == _signature(member, base, keys) else now
 
 
 class Watch:
@@ -412,10 +419,8 @@ class Watch:
         self._judged: dict[Hashable, Signature] = {}
 
     def __call__(self, member: CheckRequest, readings: Readings) -> bool:
-        if not moved(member, readings):
-            return False
-        signature = _signature(member, readings, _keys(member, readings))
-        if self._judged.get(member.key) == signature:
+        signature = _new_signature(member, readings)
+        if signature is None or self._judged.get(member.key) == signature:
             return False
         self._judged[member.key] = signature
         return True
