@@ -5,7 +5,9 @@ it cannot be read every gate is Error (one failed query, one bounded wait, howev
 and below ``minRequests`` every gate is Inconclusive without querying it. Then each gate is
 queried on the canary, and relative gates on the stable subset too. A query that fails marks that
 gate Error and the rest are still judged, except that once Prometheus is unreachable the
-remaining gates take the same error instead of waiting for it again.
+remaining gates take the same error instead of waiting for it again. A custom gate whose own
+PromQL is broken (rejected by Prometheus, several series, not a number, or not renderable) fails
+the check instead: it would fail the same way on every check (``verdicts.broken``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from controller.analysis.templates import (
     render_request_count,
 )
 from controller.analysis.verdicts import (
+    broken,
     errored,
     inconclusive,
+    is_broken,
     is_missing,
     judge_or_fall_back,
     too_few_requests_message,
@@ -137,18 +141,19 @@ def _evaluate_gate(gate: Gate, context: _Pass) -> tuple[GateStatus, PrometheusEr
         query = _render(gate, context, subject=context.canary)
         stable_query = _render(gate, context, subject=context.stable) if gate.is_relative else ""
     except (TemplateError, SelectorError) as problem:
-        return errored(gate, str(problem), query=gate.query or "", now=context.now), None
+        failed = broken if gate.query is not None else errored
+        return failed(gate, str(problem), query=gate.query or "", now=context.now), None
     try:
         value = single_value(context.client.instant_query(query))
     except PrometheusError as error:
-        return errored(gate, error, query=query, now=context.now), error
+        return _failed(gate, error, error.message, query=query, now=context.now), error
     stable_value: float | None = None
     if stable_query and not is_missing(value):
         try:
             stable_value = single_value(context.client.instant_query(stable_query))
         except PrometheusError as error:
             message = f"stable side: {error.message} (query: {stable_query})"
-            return errored(gate, message, query=query, now=context.now), error
+            return _failed(gate, error, message, query=query, now=context.now), error
     judged = judge_or_fall_back(
         gate,
         value=value,
@@ -158,6 +163,16 @@ def _evaluate_gate(gate: Gate, context: _Pass) -> tuple[GateStatus, PrometheusEr
         now=context.now,
     )
     return judged, None
+
+
+def _failed(
+    gate: Gate, error: PrometheusError, message: str, *, query: str, now: datetime
+) -> GateStatus:
+    """A gate whose query failed: a failed check when it is the gate's own PromQL that is
+    broken, else an error that holds (an outage, a timeout, or a builtin query rejected)."""
+    if gate.query is not None and is_broken(error):
+        return broken(gate, message, query=query, now=now)
+    return errored(gate, message, query=query, now=now)
 
 
 def _render(gate: Gate, context: _Pass, *, subject: SubsetSelector) -> str:

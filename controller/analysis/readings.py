@@ -40,7 +40,7 @@ from controller.analysis.sequential import (
     judge_sequential,
 )
 from controller.analysis.templates import TemplateError, custom_values, render_custom
-from controller.analysis.verdicts import errored
+from controller.analysis.verdicts import broken, errored, is_broken
 from controller.api.gates import Gate
 from controller.api.judging import gate_judge
 from controller.api.status import Evidence, GateStatus
@@ -301,6 +301,7 @@ class _CountGates:
         self.member = member
         self.query = query
         self.failed: dict[str, str] = {}  # gate -> error message
+        self.broken: set[str] = set()  # gates whose own PromQL fails the same way every time
         self.sent: dict[str, str] = {}
 
     def read(self, subject: SubsetSelector, gates: Sequence[Gate]) -> dict[str, float]:
@@ -310,9 +311,13 @@ class _CountGates:
                 continue
             try:
                 values.update(self._read_gate(gate, subject))
-            except (PrometheusError, TemplateError, SelectorError) as problem:
-                message = problem.message if isinstance(problem, PrometheusError) else str(problem)
-                self.failed[gate.name] = message
+            except PrometheusError as problem:
+                self.failed[gate.name] = problem.message
+                if is_broken(problem):
+                    self.broken.add(gate.name)
+            except (TemplateError, SelectorError) as problem:
+                self.failed[gate.name] = str(problem)
+                self.broken.add(gate.name)
         return values
 
     def _read_gate(self, gate: Gate, subject: SubsetSelector) -> dict[str, float]:
@@ -477,7 +482,8 @@ def judge_member(
     statuses = {s.name: s for s in judged}
     for gate in gates:
         if gate.name in count_gates.failed:
-            statuses[gate.name] = errored(
+            failed = broken if gate.name in count_gates.broken else errored
+            statuses[gate.name] = failed(
                 gate, count_gates.failed[gate.name], query=queries[gate.name], now=now
             )
     return SequentialResult(statuses, evidence)

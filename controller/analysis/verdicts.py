@@ -3,7 +3,8 @@
 Owns the verdict rules. Pass: every threshold set on the gate holds. Fail: any does not.
 Inconclusive: no number to judge (empty result, NaN), too few canary requests, or a relative
 threshold whose stable value is missing. Error: the query could not be run (the message comes
-from `PrometheusError`). A canary that already breaks an absolute threshold fails even when the
+from `PrometheusError`), except that a custom gate's own PromQL that is broken (Prometheus
+rejects it, several series, not a number) fails: it would fail the same way on every check. A canary that already breaks an absolute threshold fails even when the
 stable value is missing, since no stable value could make it pass. Critical thresholds
 (``criticalMax``, ``criticalMin``) are absolute too: a value beyond one fails the gate and marks
 its status ``critical``, which the rollout takes as reason to roll back on this very check.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from controller.analysis.client import PrometheusError
+from controller.analysis.client import FailureKind, PrometheusError
 from controller.api.gates import Gate, missing_threshold_message
 from controller.api.status import GateStatus, GateVerdict
 
@@ -184,6 +185,25 @@ def errored(gate: Gate, error: PrometheusError | str, *, query: str, now: dateti
     return _status_maker(gate, value=None, stable_value=None, query=query, now=now)(
         GateVerdict.ERROR, f"{gate.name}: {message}"
     )
+
+
+def broken(gate: Gate, error: PrometheusError | str, *, query: str, now: datetime) -> GateStatus:
+    """`gate`, whose own PromQL fails the same way on every check (see `is_broken`): a failed
+    check, not an outage. Holding on it would leave the gate unenforced until the deadline;
+    failing it rolls back after ``failureLimit`` checks, and the message says what to fix."""
+    message = error.message if isinstance(error, PrometheusError) else error
+    return _status_maker(gate, value=None, stable_value=None, query=query, now=now)(
+        GateVerdict.FAIL,
+        f"{gate.name}: its query cannot be judged ({message}); a broken query counts as a "
+        "failed check: fix the gate's PromQL",
+    )
+
+
+def is_broken(error: PrometheusError) -> bool:
+    """Whether a failure of a gate's own query will recur on every check: Prometheus rejected
+    the PromQL (400/422), or it answered with several series, a range vector or not a number.
+    Outages, timeouts and server errors may pass; they hold instead."""
+    return error.kind is FailureKind.BAD_QUERY
 
 
 def too_few_requests_message(requests: int, window: str, min_requests: int) -> str:

@@ -5,7 +5,9 @@ Order matters for crash safety. The decision is recorded in the status (``write_
 before the VirtualService is touched, and confirmed only after the route reads back as meant;
 a controller killed anywhere in between finishes the same write on its next tick instead of
 deciding again. Events are sent only after the status write that records them succeeded, so a
-tick redone after a 409 never announces a transition twice.
+tick redone after a 409 never announces a transition twice. The tick that would send the first
+traffic to the canary runs the pre-flight of the custom gates' queries first
+(``analysis.preflight``): a broken query makes the shift Invalid with the route untouched.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from controller.alerts import ALERTS_MISCONFIGURED
 from controller.analysis.batched import CheckRequest, evaluate_batch, request_for
 from controller.analysis.evaluate import evaluate_gates
+from controller.analysis.preflight import preflight, preflight_message
 from controller.analysis.readings import evidence_from, needs_buckets, starting_evidence
 from controller.api.judging import gate_judge
 from controller.api.status import Evidence, GateStatus, Phase, TrafficShiftStatus
@@ -153,6 +156,15 @@ def _batched_check(
     return None if posted is None else Checked(posted.gates, posted.evidence)
 
 
+def _first_move(target: Target, decision: Decision) -> bool:
+    """Whether this tick sends the shift's first traffic to the canary (step 1 from step 0):
+    the moment for the pre-flight of its custom gates."""
+    if decision.action is not Action.SET_WEIGHT or decision.status.current_step != 1:
+        return False
+    before = _current_status(target)
+    return before is None or before.current_step == 0
+
+
 def _with_starting_evidence(
     deps: Dependencies, target: Target, decision: Decision, now: datetime
 ) -> Decision:
@@ -278,6 +290,10 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         spec, target.generation, _current_status(target), observation, now, policy=deps.policy
     )
     decision = _with_starting_evidence(deps, target, decision, now)
+    if _first_move(target, decision):
+        problems = preflight(_request(target, decision.status), deps.prometheus)
+        if problems:
+            return mark_invalid(deps, target.obj, preflight_message(problems), now)
     planned = plan_alerts(
         deps,
         target.shift,

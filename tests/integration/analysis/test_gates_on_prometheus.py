@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from controller.analysis.batched import CheckRequest
 from controller.analysis.client import FailureKind, PrometheusError, QueryClient
 from controller.analysis.evaluate import evaluate_gates
+from controller.analysis.preflight import preflight
 from controller.analysis.prometheus import PrometheusQueryClient
 from controller.analysis.selectors import SubsetSelector
 from controller.analysis.templates import ShiftVariables
@@ -127,7 +129,7 @@ def test_a_custom_gate_runs_its_rendered_template(client: PrometheusQueryClient)
     )
 
 
-def test_a_syntactically_bad_custom_query_is_an_error_with_prometheus_message(
+def test_a_syntactically_bad_custom_query_fails_with_prometheus_message(
     client: PrometheusQueryClient,
 ) -> None:
     bad = "sum(rate(istio_requests_total[{{ window }}]"
@@ -135,10 +137,39 @@ def test_a_syntactically_bad_custom_query_is_an_error_with_prometheus_message(
         client, [{"name": "broken", "query": bad, "max": 1}, {"name": "error-rate", "max": 1}]
     )
     broken, error_rate = statuses
-    assert broken.verdict is GateVerdict.ERROR
+    assert broken.verdict is GateVerdict.FAIL  # it fails the same way on every check
     assert "rejected the query (HTTP 400 bad_data)" in broken.message
     assert "parse error" in broken.message
     assert error_rate.verdict is GateVerdict.FAIL  # the other gate is still judged
+
+
+def test_the_preflight_finds_a_syntax_error_and_an_unaggregated_query(
+    client: PrometheusQueryClient,
+) -> None:
+    # Every version and response code of the namespace: several series.
+    unaggregated = 'rate(istio_requests_total{reporter="destination"}[{{ window }}])'
+    fine = 'sum(rate(istio_requests_total{destination_version="{{ version }}"}[{{ window }}]))'
+    gates = [
+        Gate(name="typo", query="sum(rate(istio_requests_total[{{ window }}]", max=1),
+        Gate(name="per-code", query=unaggregated, max=1),
+        Gate(name="fine", query=fine, max=1),
+        Gate(name="error-rate", max=1),
+    ]
+    request = CheckRequest(
+        key=("bookinfo", "reviews"),
+        gates=gates,
+        canary=V3,
+        stable=V1,
+        window=WINDOW,
+        min_requests=20,
+        variables=ShiftVariables(namespace="bookinfo", virtual_service="reviews"),
+    )
+    problems = preflight(request, client)
+    assert len(problems) == 2
+    assert problems[0].startswith("gate 'typo' query: ")
+    assert "HTTP 400 bad_data" in problems[0]
+    assert problems[1].startswith("gate 'per-code' query: the query returned ")
+    assert "aggregate it" in problems[1]
 
 
 @pytest.mark.parametrize(

@@ -117,15 +117,43 @@ def test_an_unreadable_request_count_makes_every_gate_error_after_one_query() ->
     assert statuses[1].message == f"latency-p99: {DOWN.message}"
 
 
-def test_a_bad_query_errors_its_gate_and_the_others_are_still_judged() -> None:
+def test_a_rejected_custom_query_fails_its_gate_and_the_others_are_still_judged() -> None:
     custom = gates(
         {"name": "broken", "query": "sum(rate(x[1m]", "max": 1},
         {"name": "error-rate", "max": 1},
     )
     statuses, _ = run(custom, {COUNT: one(100), "sum(rate(x[1m]": BAD, ERRORS_V3: one(0.5)})
-    assert verdicts(statuses) == [("broken", GateVerdict.ERROR), ("error-rate", GateVerdict.PASS)]
-    assert statuses[0].message == f"broken: {BAD.message}"
+    # Deterministic: it would fail the same way on every check, so it is a failed check (which
+    # rolls back after failureLimit), not an outage that holds the gate unenforced.
+    assert verdicts(statuses) == [("broken", GateVerdict.FAIL), ("error-rate", GateVerdict.PASS)]
+    assert statuses[0].message.startswith(f"broken: its query cannot be judged ({BAD.message})")
+    assert "fix the gate's PromQL" in statuses[0].message
+    assert not statuses[0].critical
     assert statuses[0].query == "sum(rate(x[1m]"
+
+
+def test_an_outage_on_a_custom_query_is_an_error_that_holds_not_a_failure() -> None:
+    custom = gates({"name": "cpu", "query": "sum(cpu)", "max": 1})
+    for failure in (DOWN, PrometheusError(FailureKind.TIMEOUT, "gave up")):
+        statuses, _ = run(custom, {COUNT: one(100), "sum(cpu)": failure})
+        assert verdicts(statuses) == [("cpu", GateVerdict.ERROR)]
+    server = PrometheusError(FailureKind.SERVER, "HTTP 503")
+    statuses, _ = run(custom, {COUNT: one(100), "sum(cpu)": server})
+    assert verdicts(statuses) == [("cpu", GateVerdict.ERROR)]
+
+
+def test_a_rejected_builtin_query_stays_an_error() -> None:
+    # A builtin's PromQL is ours, not the gate author's: it holds (the deadline still ends it).
+    statuses, _ = run(gates({"name": "error-rate", "max": 1}), {COUNT: one(100), ERRORS_V3: BAD})
+    assert verdicts(statuses) == [("error-rate", GateVerdict.ERROR)]
+
+
+def test_a_rejected_stable_side_of_a_custom_relative_gate_fails_it() -> None:
+    custom = gates({"name": "cpu", "query": 'sum(cpu{v="{{ version }}"})', "maxRatioToStable": 2})
+    v3, v1 = 'sum(cpu{v="v3"})', 'sum(cpu{v="v1"})'
+    statuses, _ = run(custom, {COUNT: one(100), v3: one(1), v1: BAD})
+    assert statuses[0].verdict is GateVerdict.FAIL
+    assert "stable side: " in statuses[0].message
 
 
 def test_once_prometheus_is_unreachable_the_remaining_gates_are_not_queried() -> None:
@@ -183,11 +211,11 @@ def test_a_custom_relative_gate_renders_version_per_side() -> None:
     assert statuses[0].verdict is GateVerdict.PASS
 
 
-def test_a_query_returning_several_series_is_an_error_asking_to_aggregate() -> None:
+def test_a_query_returning_several_series_fails_asking_to_aggregate() -> None:
     custom = gates({"name": "by-pod", "query": "cpu", "max": 1})
     two = [Sample(0.1, {"pod": "a"}), Sample(0.2, {"pod": "b"})]
     statuses, _ = run(custom, {COUNT: one(100), "cpu": two})
-    assert statuses[0].verdict is GateVerdict.ERROR
+    assert statuses[0].verdict is GateVerdict.FAIL
     assert 'returned 2 series ({pod="a"}, {pod="b"})' in statuses[0].message
     assert "sum(...)" in statuses[0].message
 
