@@ -40,7 +40,14 @@ from controller.reconcile.board import GateBoard
 from controller.reconcile.target import TargetMemo
 from controller.reconcile.tick import quiet_now
 from controller.rounds import ROUND_JOB_ID, GateRounds
-from controller.scheduler import DEFAULT_WORKERS, ApschedulerJobs, ShiftJobs, ShiftKey, tick_period
+from controller.scheduler import (
+    DEFAULT_WORKERS,
+    ApschedulerJobs,
+    ShiftJobs,
+    ShiftKey,
+    Waker,
+    tick_period,
+)
 from controller.settings import Settings
 from controller.telemetry import get_logger
 from controller.ticking import (
@@ -63,6 +70,10 @@ from controller.wiring import Wired
 EXIT_OK = 0
 STOP_TIMEOUT_SECONDS = 10.0
 WATCHER_JOIN_SECONDS = 0.2
+# Invalid shifts are retried on events of the objects they name, and every this often for
+# causes no watch sees (a gate's query fixed in Prometheus, a cache without watches).
+INVALID_RETRY = timedelta(minutes=5)
+INVALID_RETRY_JOB = "retry-invalid"
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,7 @@ class Daemon:
         on_tick_start: Callable[[float], None] = lambda _lag: None,
         on_removed: Callable[[ShiftKey], None] = lambda _key: None,
         quiet: Callable[[str, str, datetime], bool] | None = None,
+        invalid_retry: timedelta = INVALID_RETRY,
     ) -> None:
         self.stopping = threading.Event()
         self.stop_timeout = stop_timeout
@@ -107,8 +119,13 @@ class Daemon:
         # With a cache, no tick runs before every cached kind was listed: a missing object
         # would otherwise be taken as deleted, or fail the tick.
         self.ticker = ShiftTicker(
-            reconcile, should_run=lambda: self._cached() and should_run(), quiet=quiet
+            reconcile,
+            should_run=lambda: self._cached() and should_run(),
+            quiet=quiet,
+            on_outcome=lambda key, outcome: self.jobs.settle(key, outcome.phase),
         )
+        retry = Periodic(INVALID_RETRY_JOB, self._retry_invalid, invalid_retry)
+        periodic = [*periodic, retry]
         periodic_ids = {job.job_id for job in periodic}
 
         def started(job_id: str, lag: float) -> None:
@@ -133,7 +150,11 @@ class Daemon:
         shift_sink: EventSink = self.jobs if cache is None else Tee(cache.stores.shifts, self.jobs)
         follow = [(source, shift_sink, "TrafficShift")]
         if cache is not None:
-            follow += [(src, store, store.resource.kind) for src, store in cache.others]
+            # The objects shifts name also wake the Invalid shifts that name them.
+            follow += [
+                (src, Tee(store, Waker(self.jobs, store.resource.kind)), store.resource.kind)
+                for src, store in cache.others
+            ]
         self.watchers = [
             ShiftWatcher(src, sink, scope, self.stopping, kind=kind)
             for src, sink, kind in follow
@@ -149,6 +170,11 @@ class Daemon:
             )
             for watcher in self.watchers
         ]
+
+    def _retry_invalid(self) -> None:
+        woken = self.jobs.wake_all()
+        if woken:
+            get_logger().info("invalid.retry", shifts=len(woken))
 
     def _cached(self) -> bool:
         return all(watcher.listed.is_set() for watcher in self._cache_watchers)

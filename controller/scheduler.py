@@ -6,9 +6,17 @@ tick period (``tick_period``) and the APScheduler implementation of the job tabl
 (``ApschedulerJobs``). The job itself is ``controller.ticking.ShiftTicker.tick``; it reads the
 shift afresh every time, so a job carries nothing but the shift's namespace and name.
 
-Jobs change only on watch events (and re-lists), never on a tick's outcome: the watch is the one
-ordered account of what happened to a shift, so a tick that finished just before a spec edit
+Jobs change on watch events (and re-lists): the watch is the one ordered account of what
+happened to a shift. A tick's outcome may remove a job only when the latest object the watch
+delivered says the shift needs none (``settle``), so a tick that finished just before a spec edit
 cannot remove the job the edit needs.
+
+Invalid shifts are dormant, not forgotten. A shift can be Invalid for a reason outside its spec:
+its VirtualService or DestinationRule is missing or wrong, or a gate's query is broken in
+Prometheus. ``wake`` gives a dormant shift a job again when an object it names changes (the
+watch cache's VirtualService and DestinationRule events), and ``wake_all`` does so for every
+dormant shift (a slow periodic retry, for causes no watch sees). A woken shift that is still
+Invalid writes nothing, and ``settle`` puts it back to sleep after that one tick.
 
 Tick period: ``min(1s, check_interval / 2)``, at least 0.1s. A tick costs three GETs (shift,
 VirtualService, DestinationRule) and queries Prometheus only when ``check_due`` says so, so the
@@ -77,6 +85,18 @@ def _unhandled_intent(obj: dict[str, Any]) -> bool:
     return bool(intent_id) and intent_id != handled
 
 
+def _is_invalid(obj: dict[str, Any]) -> bool:
+    return (obj.get("status") or {}).get("phase") == Phase.INVALID.value
+
+
+def names(obj: dict[str, Any], kind: str) -> str | None:
+    """The name of the object of `kind` (VirtualService, DestinationRule) the shift's spec
+    names, read from the raw spec (an Invalid shift's spec may not parse)."""
+    field = {"VirtualService": "virtualService", "DestinationRule": "destinationRule"}.get(kind)
+    value = (obj.get("spec") or {}).get(field) if field else None
+    return value if isinstance(value, str) else None
+
+
 def needs_ticks(obj: dict[str, Any]) -> bool:
     """Whether a TrafficShift needs a job: it is not in a final phase, or a final phase has
     work left (a route write not yet confirmed, alerts not yet delivered, or a spec edit not
@@ -119,17 +139,64 @@ class ShiftJobs:
     def __init__(self, table: JobTable) -> None:
         self._table = table
         self._generations: dict[ShiftKey, int] = {}  # shifts with a job -> generation last seen
+        self._seen: dict[ShiftKey, dict[str, Any]] = {}  # the latest object the watch delivered
+        self._dormant: set[ShiftKey] = set()  # Invalid shifts without a job
         self._lock = threading.Lock()
 
     def active(self) -> set[ShiftKey]:
         with self._lock:
             return set(self._generations)
 
+    def dormant(self) -> set[ShiftKey]:
+        with self._lock:
+            return set(self._dormant)
+
+    def wake(self, kind: str, namespace: str, name: str) -> list[ShiftKey]:
+        """Give a job to each dormant shift in `namespace` that names this object of `kind`
+        (it was created, changed or deleted: the reason the shift is Invalid may be gone)."""
+        with self._lock:
+            woken = [
+                key
+                for key in self._dormant
+                if key.namespace == namespace and names(self._seen[key], kind) == name
+            ]
+            for key in sorted(woken):
+                self._wake(key, reason=f"{kind} {namespace}/{name} changed")
+        return woken
+
+    def wake_all(self) -> list[ShiftKey]:
+        """Give every dormant shift one more tick (the slow periodic retry)."""
+        with self._lock:
+            woken = sorted(self._dormant)
+            for key in woken:
+                self._wake(key, reason="periodic retry of an Invalid shift")
+        return woken
+
+    def settle(self, key: ShiftKey, phase: Phase | None) -> JobChange:
+        """After a tick of `key` ended in `phase`: an Invalid shift whose latest watched object
+        needs no ticks (the tick wrote nothing: it was Invalid already) goes back to sleep."""
+        if phase is not Phase.INVALID:
+            return JobChange.NONE
+        with self._lock:
+            obj = self._seen.get(key)
+            if obj is None or key not in self._generations or needs_ticks(obj):
+                return JobChange.NONE
+            self._dormant.add(key)
+            return self._remove(key, reason="still Invalid")
+
+    def _wake(self, key: ShiftKey, *, reason: str) -> None:
+        self._dormant.discard(key)
+        self._generations[key] = generation_of(self._seen[key])
+        self._table.add(key)
+        get_logger(shift=key.name, namespace=key.namespace).info("job.added", reason=reason)
+
     def apply(self, event_type: str, obj: dict[str, Any]) -> JobChange:
         """Update the jobs for one watch event (ADDED, MODIFIED, DELETED; others are ignored)."""
         key = ShiftKey.of(obj)
         with self._lock:
             if event_type == "DELETED":
+                self._seen.pop(key, None)
+                self._dormant.discard(key)
                 return self._remove(key, reason="deleted")
             if event_type not in ("ADDED", "MODIFIED"):
                 return JobChange.NONE
@@ -150,11 +217,19 @@ class ShiftJobs:
             ]
             for key in stale:
                 self._remove(key, reason="not found when re-listing")
+            for key in [k for k in self._seen if k not in listed]:
+                if namespace in (None, key.namespace):
+                    self._seen.pop(key, None)
+                    self._dormant.discard(key)
 
     def _observe(self, key: ShiftKey, obj: dict[str, Any]) -> JobChange:
         status = obj.get("status") or {}
+        self._seen[key] = obj
         if not needs_ticks(obj):
+            if _is_invalid(obj):
+                self._dormant.add(key)
             return self._remove(key, reason=f"phase {status.get('phase')}")
+        self._dormant.discard(key)
         generation = generation_of(obj)
         seen = self._generations.get(key)
         self._generations[key] = generation
@@ -175,6 +250,26 @@ class ShiftJobs:
         self._table.remove(key)
         get_logger(shift=key.name, namespace=key.namespace).info("job.removed", reason=reason)
         return JobChange.REMOVED
+
+
+class Waker:
+    """An ``EventSink`` for one kind of object that shifts name (VirtualService,
+    DestinationRule): each event, and each object a re-list shows, wakes the dormant shifts
+    that name it (see ``ShiftJobs.wake``)."""
+
+    def __init__(self, jobs: ShiftJobs, kind: str) -> None:
+        self._jobs = jobs
+        self._kind = kind
+
+    def sync(self, namespace: str | None, items: Iterable[dict[str, Any]]) -> None:  # noqa: ARG002 - EventSink's signature
+        for obj in items:
+            self.apply("ADDED", obj)
+
+    def apply(self, event_type: str, obj: dict[str, Any]) -> None:
+        if event_type not in ("ADDED", "MODIFIED", "DELETED"):
+            return
+        meta = obj.get("metadata") or {}
+        self._jobs.wake(self._kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
 class ApschedulerJobs:

@@ -67,8 +67,10 @@ class ShiftTicker:
         now: Callable[[], datetime] = utc_now,
         should_run: Callable[[], bool] = always,
         quiet: Callable[[str, str, datetime], bool] | None = None,
+        on_outcome: Callable[[ShiftKey, TickOutcome], object] = lambda _key, _outcome: None,
     ) -> None:
         self._reconcile = reconcile
+        self._on_outcome = on_outcome
         self._now = now
         self._should_run = should_run
         self._quiet = quiet
@@ -136,6 +138,7 @@ class ShiftTicker:
             self._failed(key, exc, traceback=True)
         else:
             self._succeeded(key, outcome)
+            self._on_outcome(key, outcome)
 
     def _log(self, key: ShiftKey) -> Any:
         last = self._last.get(key)

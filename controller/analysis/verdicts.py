@@ -4,8 +4,9 @@ Owns the verdict rules. Pass: every threshold set on the gate holds. Fail: any d
 Inconclusive: no number to judge (empty result, NaN), too few canary requests, or a relative
 threshold whose stable value is missing. Error: the query could not be run (the message comes
 from `PrometheusError`), except that a custom gate's own PromQL that is broken (Prometheus
-rejects it, several series, not a number) fails: it would fail the same way on every check. A canary that already breaks an absolute threshold fails even when the
-stable value is missing, since no stable value could make it pass. Critical thresholds
+rejects it, several series, not a number) fails: it would fail the same way on every check. A
+canary that already breaks an absolute threshold fails even when the stable value is missing,
+since no stable value could make it pass. Critical thresholds
 (``criticalMax``, ``criticalMin``) are absolute too: a value beyond one fails the gate and marks
 its status ``critical``, which the rollout takes as reason to roll back on this very check.
 

@@ -192,6 +192,26 @@ def test_deleting_a_running_shift_removes_its_job_and_the_controller_carries_on(
     assert not daemon.find("tick.failed", shift="reviews-after")
 
 
+def test_a_shift_invalid_for_a_missing_route_starts_when_the_route_is_created(
+    start_daemon: Callable[[], DaemonProcess], clean_sandbox: SandboxInfo
+) -> None:
+    info = clean_sandbox
+    daemon = start_daemon()
+    create(info, traffic_shift("ratings-early", route=SECOND_ROUTE, target={"service": "reviews"}))
+    invalid = wait_for_phase(info, "ratings-early", "Invalid", 20.0)
+    assert f"VirtualService {info.namespace}/{SECOND_ROUTE} not found" in invalid["message"]
+    daemon.wait_for("job.removed", shift="ratings-early")
+
+    # Nothing in the shift's spec changes: the route appearing is what brings it back.
+    apply(info, *second_route(info.namespace))
+    started = at_step_one(info, "ratings-early")
+    assert started["phase"] in ("Progressing", "Holding")
+    assert subsets(route_of(info, SECOND_ROUTE)) == ["v1", "v3"]
+    assert not [c for c in started["conditions"] if c["type"] == "Valid" and c["status"] != "True"]
+    woken = daemon.find("job.added", shift="ratings-early")
+    assert any(str(r.get("reason", "")).endswith(f"/{SECOND_ROUTE} changed") for r in woken)
+
+
 def test_sigterm_stops_the_controller_between_ticks_with_exit_0(
     start_daemon: Callable[[], DaemonProcess], clean_sandbox: SandboxInfo
 ) -> None:

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from controller.scheduler import JobChange, ShiftJobs, ShiftKey, needs_ticks, tick_period
+from controller.api.status import Phase
+from controller.scheduler import (
+    JobChange,
+    ShiftJobs,
+    ShiftKey,
+    Waker,
+    needs_ticks,
+    tick_period,
+)
 from tests.unit.daemon.fakes import RecordingTable, shift
 
 KEY = ShiftKey("bookinfo", "reviews-v3")
@@ -203,3 +211,106 @@ def test_a_finished_shift_with_an_unhandled_intent_or_owed_alerts_needs_ticks() 
     assert needs_ticks(handled) is False
     owing = {**rolled, "status": {**rolled["status"], "pendingAlerts": [{"dedupKey": "k"}]}}
     assert needs_ticks(owing) is True
+
+
+# -- Invalid shifts are dormant, and woken --------------------------------------------------
+
+
+def invalid(name: str = "reviews-v3", namespace: str = "bookinfo", **spec: Any) -> dict[str, Any]:
+    obj = shift(name, namespace, phase="Invalid")
+    obj["spec"] = {"virtualService": "reviews", "destinationRule": "reviews-dr", **spec}
+    return obj
+
+
+def test_an_invalid_shift_is_dormant_and_an_event_of_the_object_it_names_wakes_it(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", shift(phase="Progressing"))
+    assert jobs.apply("MODIFIED", invalid()) is JobChange.REMOVED
+    assert jobs.dormant() == {KEY}
+    table.calls.clear()
+
+    # Objects it does not name, or in another namespace, wake nothing.
+    assert jobs.wake("VirtualService", "bookinfo", "ratings") == []
+    assert jobs.wake("VirtualService", "other", "reviews") == []
+    assert jobs.wake("DestinationRule", "bookinfo", "reviews") == []
+    assert table.calls == []
+
+    assert jobs.wake("VirtualService", "bookinfo", "reviews") == [KEY]
+    assert table.calls == [("add", KEY)]
+    assert jobs.active() == {KEY}
+    assert jobs.dormant() == set()
+    assert jobs.wake("VirtualService", "bookinfo", "reviews") == []  # awake already
+
+
+def test_a_woken_shift_still_invalid_goes_back_to_sleep_after_its_tick(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", invalid())
+    jobs.wake("DestinationRule", "bookinfo", "reviews-dr")
+    assert jobs.settle(KEY, Phase.INVALID) is JobChange.REMOVED
+    assert table.calls == [("add", KEY), ("remove", KEY)]
+    assert jobs.dormant() == {KEY}
+
+
+def test_a_woken_shift_that_resolves_keeps_its_job(jobs: ShiftJobs, table: RecordingTable) -> None:
+    jobs.apply("ADDED", invalid())
+    jobs.wake("VirtualService", "bookinfo", "reviews")
+    assert jobs.settle(KEY, Phase.PROGRESSING) is JobChange.NONE
+    assert jobs.apply("MODIFIED", shift(phase="Progressing")) is JobChange.NONE
+    assert table.calls == [("add", KEY)]
+    assert jobs.active() == {KEY}
+    assert jobs.dormant() == set()
+
+
+def test_settle_never_removes_a_job_the_latest_object_still_needs(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    # A running shift that this tick made Invalid: the watch has not delivered that status yet.
+    jobs.apply("ADDED", shift(phase="Progressing"))
+    assert jobs.settle(KEY, Phase.INVALID) is JobChange.NONE
+    # A spec edit that arrived while a woken Invalid shift was ticking.
+    jobs.apply("MODIFIED", invalid())
+    jobs.wake("VirtualService", "bookinfo", "reviews")
+    edited = invalid()
+    edited["metadata"]["generation"] = 2
+    assert jobs.apply("MODIFIED", edited) is JobChange.RUN_NOW
+    assert jobs.settle(KEY, Phase.INVALID) is JobChange.NONE
+    # Invalid with alerts still owed keeps its job to deliver them.
+    owing = invalid()
+    owing["status"]["pendingAlerts"] = [{"id": "a"}]
+    jobs.apply("MODIFIED", owing)
+    assert jobs.settle(KEY, Phase.INVALID) is JobChange.NONE
+    assert jobs.active() == {KEY}
+
+
+def test_wake_all_retries_every_dormant_shift(jobs: ShiftJobs, table: RecordingTable) -> None:
+    jobs.apply("ADDED", invalid("a"))
+    jobs.apply("ADDED", invalid("b", "team-b"))
+    jobs.apply("ADDED", shift("done", phase="Promoted"))
+    assert jobs.wake_all() == [ShiftKey("bookinfo", "a"), ShiftKey("team-b", "b")]
+    assert jobs.active() == {ShiftKey("bookinfo", "a"), ShiftKey("team-b", "b")}
+
+
+def test_a_deleted_or_unlisted_invalid_shift_is_not_woken(
+    jobs: ShiftJobs, table: RecordingTable
+) -> None:
+    jobs.apply("ADDED", invalid("a"))
+    jobs.apply("ADDED", invalid("b"))
+    jobs.apply("DELETED", invalid("a"))
+    jobs.sync("bookinfo", [])
+    assert jobs.dormant() == set()
+    assert jobs.wake_all() == []
+    assert table.calls == []
+
+
+def test_the_waker_wakes_on_events_and_on_relists(jobs: ShiftJobs, table: RecordingTable) -> None:
+    waker = Waker(jobs, "VirtualService")
+    jobs.apply("ADDED", invalid())
+    waker.apply("BOOKMARK", {"metadata": {"namespace": "bookinfo", "name": "reviews"}})
+    assert table.calls == []
+    waker.sync("bookinfo", [{"metadata": {"namespace": "bookinfo", "name": "reviews"}}])
+    assert table.calls == [("add", KEY)]
+    jobs.settle(KEY, Phase.INVALID)
+    waker.apply("DELETED", {"metadata": {"namespace": "bookinfo", "name": "reviews"}})
+    assert table.calls[-1] == ("add", KEY)

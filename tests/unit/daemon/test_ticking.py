@@ -45,6 +45,19 @@ def test_a_tick_reconciles_the_shift_at_the_time_the_clock_gives() -> None:
     assert reconcile.calls == [("bookinfo", "reviews-v3", NOW)]
 
 
+def test_each_finished_tick_reports_its_outcome_and_a_failed_one_does_not() -> None:
+    seen: list[tuple[ShiftKey, Phase | None]] = []
+    ticker = ShiftTicker(
+        Reconciler(UnavailableError("down")),
+        now=lambda: NOW,
+        on_outcome=lambda key, outcome: seen.append((key, outcome.phase)),
+    )
+    ticker.tick(KEY)
+    assert seen == []
+    ticker.tick(KEY)
+    assert seen == [(KEY, Phase.PROGRESSING)]
+
+
 def test_a_tick_that_raises_is_logged_with_the_shift_and_does_not_propagate() -> None:
     reconcile = Reconciler(RuntimeError("a bug"))
     ticker = ShiftTicker(reconcile, now=lambda: NOW)
