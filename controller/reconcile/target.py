@@ -21,8 +21,8 @@ from controller.api.documents import GateResolutionError, resolve_gates
 from controller.api.gates import Gate
 from controller.api.problems import problems_from
 from controller.api.profile import GateProfile
-from controller.api.status import TrafficShiftStatus
-from controller.api.trafficshift import TrafficShift
+from controller.api.status import Phase, TrafficShiftStatus
+from controller.api.trafficshift import TrafficShift, TrafficShiftSpec
 from controller.kube.errors import NotFoundError
 from controller.reconcile.ports import Cluster, Reads
 from controller.routing import (
@@ -33,6 +33,7 @@ from controller.routing import (
     read_canary_weight,
     subset_labels,
 )
+from controller.routing.ownership import owner_of
 
 
 class InvalidShiftError(Exception):
@@ -107,6 +108,41 @@ def _subset_labels(
     }
 
 
+# An owner in one of these phases has let go of its route (a promote or rollback releases the
+# claim in the same write; this covers a claim left by an older version or a crash).
+_RELEASED_PHASES = frozenset({Phase.PROMOTED.value, Phase.ROLLED_BACK.value})
+
+
+def _refuse_if_owned(
+    cluster: Reads,
+    meta: Mapping[str, Any],
+    spec: TrafficShiftSpec,
+    vs: dict[str, Any],
+    managed: ManagedRoute,
+) -> None:
+    """InvalidShiftError when another TrafficShift that is still active manages the route. A
+    claim by a shift that is gone, promoted or rolled back is stale: the route is free. An
+    Invalid owner still holds it (its canary may still have traffic, and it resumes once
+    fixed)."""
+    namespace, name = str(meta["namespace"]), str(meta["name"])
+    owner = owner_of(vs, managed)
+    if owner is None or owner == name:
+        return
+    try:
+        other = cluster.get_shift(namespace, owner)
+    except NotFoundError:
+        return
+    phase = (other.get("status") or {}).get("phase")
+    if phase in _RELEASED_PHASES:
+        return
+    raise InvalidShiftError(
+        f"{managed.describe()} of VirtualService {namespace}/{spec.virtual_service} is managed by "
+        f"TrafficShift {owner} (phase {phase or 'not started'}); one active TrafficShift per "
+        f"route: wait for {owner} to finish, or delete it, and this shift starts by itself. "
+        "Nothing was written"
+    )
+
+
 def resolve(cluster: Cluster, obj: dict[str, Any], profiles: Mapping[str, GateProfile]) -> Target:
     """The shift's Target, or InvalidShiftError saying what to fix."""
     namespace = str(obj["metadata"]["namespace"])
@@ -130,6 +166,7 @@ def resolve(cluster: Cluster, obj: dict[str, Any], profiles: Mapping[str, GatePr
             vs_spec, stable=spec.stable, canary=spec.canary, host=spec.host, route=spec.route
         )
         labels = _subset_labels(cluster, shift, namespace)
+        _refuse_if_owned(cluster, obj["metadata"], spec, vs, managed)
         live = read_canary_weight(vs_spec, managed, stable=spec.stable, canary=spec.canary)
         selectors = shift_selectors(
             spec, namespace=namespace, host=managed.host, subset_labels=labels

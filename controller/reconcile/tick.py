@@ -313,7 +313,13 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
     confirmed, message = True, planned.status.message
     if action is not Action.NONE:
         result = write_route(
-            deps.cluster, target.namespace, spec, action, weight, observed=target.virtual_service
+            deps.cluster,
+            target.namespace,
+            spec,
+            action,
+            weight,
+            observed=target.virtual_service,
+            shift=target.name,
         )
         confirmed = result.confirmed
         if confirmed:

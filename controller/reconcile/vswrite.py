@@ -26,6 +26,7 @@ from controller.routing import (
     route_weights,
     set_canary_weight,
 )
+from controller.routing.ownership import claim, release
 
 WRITE_ATTEMPTS = 3
 
@@ -70,6 +71,7 @@ def write_route(
     weight: int,
     *,
     observed: dict[str, Any],
+    shift: str,
 ) -> WriteResult:
     """Apply ``action`` to the VirtualService as ``observed`` by this tick, and confirm it by
     reading it back.
@@ -78,6 +80,9 @@ def write_route(
     changed the managed route's weights since (our precondition fails), nothing is written and
     the next tick sees their weights as drift. Changes elsewhere in the object (another route,
     metadata) are not ours to judge: the patch is recomputed on the new read and retried.
+
+    The same patch claims the route for `shift` (a weight) or releases its claim (promote,
+    rollback) in the owners record (``routing.ownership``), so record and route move together.
     """
     vs = observed
     last_problem = ""
@@ -90,14 +95,17 @@ def write_route(
             wanted = desired_spec(vs_spec, managed, spec, action, weight)
         except RoutingError as exc:
             return WriteResult(False, attempt, f"cannot compute the new route: {exc}")
-        if wanted != vs_spec:
+        final = action in (Action.PROMOTE, Action.ROLLBACK)
+        ownership = release(vs, managed, shift) if final else claim(vs, managed, shift)
+        if wanted != vs_spec or ownership:
             operations = [
                 {
                     "op": "replace",
                     "path": "/metadata/resourceVersion",
                     "value": vs["metadata"]["resourceVersion"],
                 },
-                *route_patch(vs_spec, wanted, managed),
+                *(route_patch(vs_spec, wanted, managed) if wanted != vs_spec else []),
+                *ownership,
             ]
             try:
                 cluster.patch_virtual_service(namespace, spec.virtual_service, operations)

@@ -4,6 +4,7 @@ SIGTERM with exit 0."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from controller.routing.ownership import OWNERS_ANNOTATION
 from controller.sandbox.apiserver.admin import inject_fault
 from controller.sandbox.stack import SandboxInfo
 from tests.integration.daemon.daemon_process import (
@@ -210,6 +212,42 @@ def test_a_shift_invalid_for_a_missing_route_starts_when_the_route_is_created(
     assert not [c for c in started["conditions"] if c["type"] == "Valid" and c["status"] != "True"]
     woken = daemon.find("job.added", shift="ratings-early")
     assert any(str(r.get("reason", "")).endswith(f"/{SECOND_ROUTE} changed") for r in woken)
+
+
+def test_a_second_shift_on_a_managed_route_is_refused_and_starts_after_the_first_ends(
+    start_daemon: Callable[[], DaemonProcess], clean_sandbox: SandboxInfo
+) -> None:
+    info = clean_sandbox
+    daemon = start_daemon()
+    create(info, traffic_shift("reviews-owner", interval="30s"))
+    at_step_one(info, "reviews-owner")
+    vs = json.loads(kubectl(info, "get", "virtualservice", "reviews", "-o", "json").stdout)
+    assert json.loads(vs["metadata"]["annotations"][OWNERS_ANNOTATION]) == {
+        "http[0]": "reviews-owner"
+    }
+
+    create(info, traffic_shift("reviews-intruder", interval="30s"))
+    refused = wait_for_phase(info, "reviews-intruder", "Invalid", 20.0)
+    assert "is managed by TrafficShift reviews-owner" in refused["message"]
+    assert [d.get("weight") for d in route_of(info, "reviews")] == [50, 50]
+    assert status_of(info, "reviews-owner")["phase"] in ("Progressing", "Holding")
+
+    # The owner ends (an operator abort rolls it back): the route is released, and the
+    # waiting shift is woken by the VirtualService's change and starts.
+    kubectl(
+        info,
+        "annotate",
+        "trafficshift",
+        "reviews-owner",
+        "weightgate.dev/intent=abort",
+        "weightgate.dev/intent-id=abort-1",
+        "--overwrite",
+    )
+    wait_for_phase(info, "reviews-owner", "RolledBack", 20.0)
+    started = at_step_one(info, "reviews-intruder")
+    assert started["phase"] in ("Progressing", "Holding")
+    woken = daemon.find("job.added", shift="reviews-intruder")
+    assert any(r.get("reason") == f"VirtualService {info.namespace}/reviews changed" for r in woken)
 
 
 def test_sigterm_stops_the_controller_between_ticks_with_exit_0(

@@ -26,7 +26,12 @@ from tests.unit.reconcile.builders import (
 )
 from tests.unit.reconcile.fakes import SHIFT, VS, FakePrometheus
 
-PATCHED_PATHS = ["/metadata/resourceVersion", "/spec/http/1/route", "/spec/http/1/route"]
+PATCHED_PATHS = [
+    "/metadata/resourceVersion",
+    "/spec/http/1/route",
+    "/spec/http/1/route",
+    "/metadata/annotations",  # the route's owner, recorded by the same write
+]
 
 
 def test_first_tick_records_the_write_before_patching_then_confirms() -> None:
@@ -57,7 +62,7 @@ def test_first_tick_records_the_write_before_patching_then_confirms() -> None:
     assert stored_status(cluster) == outcome.status == confirmed
 
 
-def test_first_patch_touches_only_the_managed_route_under_a_resource_version_guard() -> None:
+def test_first_patch_touches_only_the_managed_route_and_its_owner_under_a_version_guard() -> None:
     cluster = bookinfo_cluster()
     vs_before = cluster.stored(VS, NAMESPACE, "reviews")
 
@@ -65,8 +70,9 @@ def test_first_patch_touches_only_the_managed_route_under_a_resource_version_gua
 
     (patch,) = cluster.calls_of("patch_virtual_service")
     assert [op["path"] for op in patch.detail] == PATCHED_PATHS
-    assert [op["op"] for op in patch.detail] == ["replace", "test", "replace"]
+    assert [op["op"] for op in patch.detail] == ["replace", "test", "replace", "add"]
     assert patch.detail[0]["value"] == vs_before["metadata"]["resourceVersion"]
+    assert patch.detail[3]["value"] == {"weightgate.dev/owners": '{"http[1]":"reviews-v3"}'}
     assert patch.detail[1]["value"] == vs_before["spec"]["http"][1]["route"]
     vs_after = cluster.stored(VS, NAMESPACE, "reviews")
     assert vs_after["spec"]["http"][1]["route"] == split(90)
