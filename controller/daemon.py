@@ -254,6 +254,12 @@ class LeaderOnlyWrites:
         self._fence(f"status write of TrafficShift {_object_name(shift)}")
         return self._cluster.replace_shift_status(shift)
 
+    def patch_shift(
+        self, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        self._fence(f"finalizer patch of TrafficShift {namespace}/{name}")
+        return self._cluster.patch_shift(namespace, name, operations)
+
     def record_event(
         self, shift: dict[str, Any], *, reason: str, message: str, warning: bool, now: datetime
     ) -> None:
@@ -367,7 +373,9 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
     period = tick_period(settings.check_interval)
     metrics = ControllerMetrics()
     per_shift = CountingQueryClient(prometheus, metrics.prometheus_queries.labels("per-shift").inc)
-    deps = replace(wired.deps, prometheus=per_shift)
+    # The daemon keeps a finalizer on shifts whose canary may have traffic: a delete then
+    # carries out spec.onDelete first (pipeline mode does not: it may exit mid-shift).
+    deps = replace(wired.deps, prometheus=per_shift, finalizers=True)
     elector = _elector(wired, settings) if settings.leader_election else None
     leading = _leading(elector, should_run)
     cache = _watch_cache(wired) if settings.watch_cache else None

@@ -43,6 +43,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from controller.api.status import Phase
+from controller.api.trafficshift import FINALIZER
 from controller.executor import LagReportingExecutor, OnStart
 from controller.telemetry import get_logger
 
@@ -100,8 +101,11 @@ def names(obj: dict[str, Any], kind: str) -> str | None:
 def needs_ticks(obj: dict[str, Any]) -> bool:
     """Whether a TrafficShift needs a job: it is not in a final phase, or a final phase has
     work left (a route write not yet confirmed, alerts not yet delivered, or a spec edit not
-    yet observed)."""
+    yet observed), or it was deleted while it carries this controller's finalizer."""
     status = obj.get("status") or {}
+    meta = obj.get("metadata") or {}
+    if meta.get("deletionTimestamp") and FINALIZER in (meta.get("finalizers") or []):
+        return True  # deleted while this controller guards it: spec.onDelete is owed
     if status.get("phase") not in _FINAL_PHASES:
         return True
     if status.get("writePending") or status.get("pendingAlerts"):

@@ -36,6 +36,16 @@ class NoDataPolicy(StrEnum):
     FAIL = "fail"  # count as a failed check (Flagger's behaviour)
 
 
+# The finalizer the controller keeps on a TrafficShift while its canary may have traffic, so
+# that deleting the shift first does what spec.onDelete says.
+FINALIZER = "weightgate.dev/route-guard"
+
+
+class DeletePolicy(StrEnum):
+    ROLLBACK = "rollback"  # deleting a shift mid-way sends the route back to stable first
+    KEEP = "keep"  # deleting leaves the route as it is (the canary keeps its share)
+
+
 class Judge(StrEnum):
     SEQUENTIAL = "sequential"  # anytime-valid tests on counts accumulated over the shift
     THRESHOLD = "threshold"  # a windowed value against the threshold at each check
@@ -189,6 +199,12 @@ class TrafficShiftSpec(ApiModel):
     alerts: list[AlertRoute] = Field(default_factory=list)
     paused: bool = Field(
         default=False, strict=True, description="Hold at the current weight while true."
+    )
+    on_delete: DeletePolicy = Field(
+        default=DeletePolicy.ROLLBACK,
+        description="What deleting the shift while its canary has traffic does: rollback (send "
+        "the route back to stable, with an Event and an alert, then let the delete finish) or "
+        "keep (leave the route as it is).",
     )
 
     @field_validator("steps")

@@ -128,6 +128,17 @@ class CachedCluster:
         self.stores.shifts.put(written)
         return written
 
+    def patch_shift(
+        self, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        try:
+            patched = self.cluster.patch_shift(namespace, name, operations)
+        except ConflictError:
+            self._fresh_shifts.mark((namespace, name))
+            raise
+        self.stores.shifts.put(patched)
+        return patched
+
     def record_event(
         self, shift: dict[str, Any], *, reason: str, message: str, warning: bool, now: datetime
     ) -> None:

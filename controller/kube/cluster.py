@@ -47,6 +47,11 @@ class KubeCluster:
     def replace_shift_status(self, shift: dict[str, Any]) -> dict[str, Any]:
         return self.client.replace_status(TRAFFIC_SHIFTS, shift)
 
+    def patch_shift(
+        self, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        return self.client.json_patch(TRAFFIC_SHIFTS, namespace, name, operations)
+
     def record_event(
         self, shift: dict[str, Any], *, reason: str, message: str, warning: bool, now: datetime
     ) -> None:

@@ -40,6 +40,13 @@ class Cluster(Reads, Protocol):
         """PUT the status subresource at the object's resourceVersion (ConflictError if stale)."""
         ...
 
+    def patch_shift(
+        self, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """JSON patch of the TrafficShift itself: only its finalizers, guarded by the
+        resourceVersion the operations carry (ConflictError if stale)."""
+        ...
+
     def record_event(
         self, shift: dict[str, Any], *, reason: str, message: str, warning: bool, now: datetime
     ) -> None: ...
@@ -61,3 +68,6 @@ class Dependencies:
     board: GateBoard | None = None
     # Set (with a watch-cache cluster): resolved Targets are reused while nothing changed.
     memo: TargetMemo | None = None
+    # True (the daemon): keep a finalizer on shifts whose canary may have traffic, so a delete
+    # carries out spec.onDelete (controller.reconcile.finalizing).
+    finalizers: bool = False

@@ -23,8 +23,9 @@ from controller.analysis.preflight import preflight, preflight_message
 from controller.analysis.readings import evidence_from, needs_buckets, starting_evidence
 from controller.api.judging import gate_judge
 from controller.api.status import Evidence, GateStatus, Phase, TrafficShiftStatus
-from controller.api.trafficshift import Judge
+from controller.api.trafficshift import Judge, TrafficShiftSpec
 from controller.kube.errors import ConflictError, NotFoundError
+from controller.reconcile import finalizing
 from controller.reconcile.alerting import (
     deliver,
     newly_misconfigured,
@@ -47,6 +48,7 @@ from controller.rollout import (
     decide,
     effective_check_interval,
     gates_judged,
+    may_let_go,
     parse_intent,
 )
 from controller.telemetry import get_logger
@@ -77,14 +79,42 @@ def _tick(deps: Dependencies, namespace: str, name: str, now: datetime) -> TickO
         obj = deps.cluster.get_shift(namespace, name)
     except NotFoundError:
         return TickOutcome(namespace, name, None, message="TrafficShift deleted")
+    deleting = finalizing.deleting_since(obj) is not None
+    if deleting and not finalizing.has_finalizer(obj):
+        return TickOutcome(namespace, name, None, message="TrafficShift being deleted")
     try:
         if deps.memo is not None:
             target = deps.memo.resolve(deps.cluster, obj, deps.profiles)
         else:
             target = resolve(deps.cluster, obj, deps.profiles)
     except InvalidShiftError as exc:
+        if deleting:
+            return _deleted_while_invalid(deps, obj, str(exc), now)
         return mark_invalid(deps, obj, str(exc), now)
     return _run(deps, target, now)
+
+
+def _deleted_while_invalid(
+    deps: Dependencies, obj: dict[str, Any], problem: str, now: datetime
+) -> TickOutcome:
+    """A shift deleted while it cannot be resolved: there is no route this controller could
+    safely write, so the delete goes on, and a Warning says where to look."""
+    meta, status = obj["metadata"], obj.get("status") or {}
+    weight = int(status.get("canaryWeight") or 0)
+    virtual_service = (obj.get("spec") or {}).get("virtualService")
+    message = (
+        f"TrafficShift deleted while it could not be resolved ({problem}); no route was "
+        f"changed. Its status last recorded {weight}% to the canary: check VirtualService "
+        f"{meta['namespace']}/{virtual_service} and set its weights yourself if needed."
+    )
+    get_logger(shift=meta["name"], namespace=meta["namespace"]).warning(
+        "shift.deleted_while_invalid", message=message
+    )
+    deps.cluster.record_event(
+        obj, reason="DeletedWhileInvalid", message=message, warning=True, now=now
+    )
+    finalizing.remove(deps.cluster, obj)
+    return TickOutcome(str(meta["namespace"]), str(meta["name"]), None, message=message)
 
 
 def _check_gates(deps: Dependencies, target: Target, now: datetime) -> Checked | None:
@@ -278,13 +308,15 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
     if _still_quiet(deps, target, now):
         return _quiet_outcome(target)
     spec = target.shift.spec
-    checked = _check_gates(deps, target, now)
+    deleting = finalizing.deleting_since(target.obj) is not None
+    checked = None if deleting else _check_gates(deps, target, now)
     gates = None if checked is None else checked.gates
     observation = Observation(
         target.live_weight,
         gates,
         parse_intent(target.shift.metadata.annotations),
         evidence=None if checked is None else checked.evidence,
+        deleting=deleting,
     )
     decision = decide(
         spec, target.generation, _current_status(target), observation, now, policy=deps.policy
@@ -302,7 +334,10 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         transitions=decision.transitions,
         now=now,
     )
-    recorder = _Recorder(deps, target.obj, target.status)
+    obj = target.obj
+    if deps.finalizers and decision.action is Action.SET_WEIGHT:
+        obj = finalizing.add(deps.cluster, obj)  # before any traffic moves: see finalizing
+    recorder = _Recorder(deps, obj, target.status)
     if gates is None or _worth_recording(deps, target, decision, planned.status, now):
         recorder.write(planned.status)  # the decision and the alerts it owes, before any VS write
     _announce(deps, recorder.obj, target, decision, now)
@@ -336,6 +371,7 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
             )
     alert_results = _deliver(recorder, now)
     final = recorder.status or planned.status
+    _finalize(recorder, spec, final, now, deleting=deleting)
     if deps.board is not None and checked is not None:
         _register_next(deps.board, deps, target, decision.status)
     if deps.memo is not None:
@@ -352,6 +388,38 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
         message=message,
         alert_deliveries=alert_results,
     )
+
+
+def _finalize(
+    recorder: _Recorder,
+    spec: TrafficShiftSpec,
+    status: TrafficShiftStatus,
+    now: datetime,
+    *,
+    deleting: bool,
+) -> None:
+    """Remove the finalizer once it has nothing left to guard: the shift ended (promoted or
+    rolled back, confirmed, alerts sent), or it is being deleted and ``onDelete`` is done."""
+    if not finalizing.has_finalizer(recorder.obj):
+        return
+    if not deleting:
+        ended = status.phase in (Phase.PROMOTED, Phase.ROLLED_BACK)
+        if ended and not status.write_pending and not status.pending_alerts:
+            recorder.obj = finalizing.remove(recorder.deps.cluster, recorder.obj)
+        return
+    if not may_let_go(spec, status):
+        return
+    if status.pending_alerts:
+        if not finalizing.alerts_overdue(recorder.obj, now):
+            return  # delivered by the next ticks, within the grace
+        owed = ", ".join(sorted({a.provider for a in status.pending_alerts}))
+        recorder.event(
+            "AlertsNotDelivered",
+            f"TrafficShift deleted with alerts still owed to {owed}: they were not delivered "
+            f"within {finalizing.DELETE_ALERT_GRACE} and are dropped with the shift.",
+            now,
+        )
+    recorder.obj = finalizing.remove(recorder.deps.cluster, recorder.obj)
 
 
 def _outcome(target: Target, status: TrafficShiftStatus, **details: Any) -> TickOutcome:

@@ -9,6 +9,7 @@ twice. No I/O, no clock reads, no imports beyond `controller.api`.
 """
 
 from controller.rollout.decision import Action, Decision, Intent, Observation, Policy, Transition
+from controller.rollout.deletion import exposed, may_let_go
 from controller.rollout.identity import shift_hash
 from controller.rollout.intents import (
     INTENT_ANNOTATION,
@@ -41,7 +42,9 @@ __all__ = [
     "decide",
     "dwell_started_at",
     "effective_check_interval",
+    "exposed",
     "gates_judged",
+    "may_let_go",
     "parse_intent",
     "refusal",
     "shift_hash",

@@ -57,6 +57,8 @@ class Observation:
     # The sequential judge's counts after this tick's check; None: no check ran, or no
     # sequential gate (the recorded evidence stands).
     evidence: Evidence | None = None
+    # The shift is being deleted (its finalizer holds the delete): spec.onDelete decides.
+    deleting: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.live_weight <= 100:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from controller.api.status import Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
-from controller.rollout import conditions, intents, lifecycle
+from controller.rollout import conditions, deletion, intents, lifecycle
 from controller.rollout.decision import Action, Decision, Observation, Policy
 from controller.rollout.history import record_transitions
 from controller.rollout.identity import shift_hash
@@ -88,6 +88,8 @@ def _route(tick: Tick, status: TrafficShiftStatus) -> Outcome:
 def _settle(tick: Tick, status: TrafficShiftStatus) -> Outcome | None:
     """Outcomes that come before any judging: starting over, finishing a recorded write, or
     leaving a finished shift alone. None when the shift simply runs on."""
+    if tick.observation.deleting:
+        return deletion.on_delete(tick, status)  # never starts again, whatever else changed
     if _starts_again(tick, status):
         return lifecycle.start(tick, status, after=status.phase)
     if status.phase is Phase.INVALID:

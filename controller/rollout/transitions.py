@@ -271,3 +271,24 @@ def intent_refused(action: str, who: str, why: str) -> Transition:
         f"Did not {action} as asked{_by(who)}: {why}.",
         warning=True,
     )
+
+
+def rolled_back_on_delete(spec: TrafficShiftSpec, status: TrafficShiftStatus) -> Transition:
+    return Transition(
+        "RolledBackOnDelete",
+        f"Rolled back {route_name(spec)} to '{spec.stable}' at {position(spec, status)}: the "
+        "TrafficShift was deleted (spec.onDelete: rollback). The delete finishes once the route "
+        "reads back as stable.",
+        warning=True,
+        alert_event=AlertEvent.ROLLBACK,
+    )
+
+
+def deleted_route_kept(spec: TrafficShiftSpec, status: TrafficShiftStatus) -> Transition:
+    return Transition(
+        "DeletedRouteKept",
+        f"TrafficShift deleted at {position(spec, status)}: {route_name(spec)} is left as it is "
+        "(spec.onDelete: keep) and no longer watched; set its weights yourself, or create a "
+        "TrafficShift again.",
+        warning=True,
+    )

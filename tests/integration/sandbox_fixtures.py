@@ -98,3 +98,19 @@ def running_sandbox(
                 process.kill()
                 process.wait()
         log.close()
+
+
+def delete_shifts(info: SandboxInfo, selector: str) -> None:
+    """Delete the TrafficShifts matching `selector` in the sandbox namespace, also those that a
+    stopped controller left holding its finalizer: they are let go by hand, as an admin
+    would, so that a reset never hangs on them."""
+    base = ["kubectl", "--kubeconfig", str(info.kubeconfig), "-n", info.namespace]
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*base, *args], capture_output=True, text=True, timeout=60, check=check
+        )
+
+    run("delete", "trafficshifts", "-l", selector, "--ignore-not-found", "--wait=false")
+    for name in run("get", "trafficshifts", "-l", selector, "-o", "name").stdout.split():
+        run("patch", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}', check=False)

@@ -155,6 +155,8 @@ class ResourceEndpoints:
         if not isinstance(options, dict):
             raise bad_request("the DeleteOptions body must be a JSON object")
         deleted = self.resources.delete(target, options, dry_run)
+        if deleted["metadata"].get("finalizers") and not dry_run:
+            return Response(202, deleted)  # marked for deletion: it goes once they are removed
         if target.type.custom or target.type.kind in ("Namespace", "Pod", "Service"):
             return Response(200, deleted)
         return Response(200, _success(target, deleted))

@@ -4,14 +4,29 @@ Each verb runs under the store lock from its precondition checks (exists, resour
 namespace) to its write, so concurrent clients see the same serialised history a real server
 gives them. CRD and Namespace writes carry their side effects here: registering the CRD's type,
 and deleting the objects a deleted CRD or Namespace owned.
+
+Finalizers as a real server keeps them: deleting an object whose ``metadata.finalizers`` is not
+empty only marks it (``deletionTimestamp`` set, generation bumped, a MODIFIED event, 202); it
+stays readable and writable, except that no new finalizer may be added, and it goes (a DELETED
+event) with the write that empties its finalizers.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from . import crds, objects
-from .errors import ApiError, JsonObject, bad_request, conflict, not_found, unsupported_patch
+from .errors import (
+    ApiError,
+    Cause,
+    JsonObject,
+    bad_request,
+    conflict,
+    invalid,
+    not_found,
+    unsupported_patch,
+)
 from .listing import ListQuery, list_objects
 from .patching import json_patch, merge_patch
 from .registry import Registry, ResourceType
@@ -23,6 +38,26 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 _CRD = ("apiextensions.k8s.io", "customresourcedefinitions")
+
+
+def _check_no_new_finalizers(target: Target, new: JsonObject, old: JsonObject) -> None:
+    before = set(old["metadata"].get("finalizers") or [])
+    added = [f for f in new["metadata"].get("finalizers") or [] if f not in before]
+    if added:
+        shown = ", ".join(f'"{f}"' for f in added)
+        raise invalid(
+            target.type.kind,
+            target.type.group,
+            target.name,
+            [
+                Cause(
+                    "FieldValueForbidden",
+                    "Forbidden: no new finalizers can be added if the object is being deleted, "
+                    f"found new finalizers []string{{{shown}}}",
+                    "metadata.finalizers",
+                )
+            ],
+        )
 
 
 def render(obj: JsonObject, target: Target) -> JsonObject:
@@ -150,6 +185,14 @@ class Resources:
             obj = admit_status(target, body, old, options)
         else:
             obj = admit(target, body, old, options)
+        if old["metadata"].get("deletionTimestamp"):
+            _check_no_new_finalizers(target, obj, old)
+            if not obj["metadata"].get("finalizers") and not options.dry_run:
+                obj["metadata"].pop("finalizers", None)
+                removed = self.store.remove(
+                    target.type.group, target.type.plural, target.namespace, target.name
+                )
+                return removed or obj
         return self._commit(target, obj, options)
 
     def _commit(self, target: Target, obj: JsonObject, options: WriteOptions) -> JsonObject:
@@ -192,11 +235,24 @@ class Resources:
                     )
             if dry_run:
                 return render(old, target)
+            if old["metadata"].get("finalizers"):
+                return render(self._mark_deleted(target, old), target)
             self._delete_owned(target.type, old)
             removed = self.store.remove(
                 target.type.group, target.type.plural, target.namespace, target.name
             )
             return render(removed or old, target)
+
+    def _mark_deleted(self, target: Target, old: JsonObject) -> JsonObject:
+        """The object stays until its finalizers are removed; a second delete changes nothing."""
+        if old["metadata"].get("deletionTimestamp"):
+            return old
+        marked = copy.deepcopy(old)
+        metadata = marked["metadata"]
+        metadata["deletionTimestamp"] = objects.now_rfc3339()
+        metadata["deletionGracePeriodSeconds"] = 0
+        metadata["generation"] = int(metadata.get("generation") or 1) + 1
+        return self.store.put(target.type.group, target.type.plural, marked)
 
     def _delete_owned(self, resource_type: ResourceType, obj: JsonObject) -> None:
         """A CRD takes its custom objects with it; a Namespace takes everything in it."""

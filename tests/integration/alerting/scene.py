@@ -33,7 +33,7 @@ from tests.integration.controller.knobs import (
     set_mesh_fault,
     wait_canary_quiet,
 )
-from tests.integration.sandbox_fixtures import poll
+from tests.integration.sandbox_fixtures import delete_shifts, poll
 
 LABEL = "weightgate.dev/acceptance"
 LABEL_VALUE = "alerting"
@@ -195,7 +195,7 @@ class Scene:
         that accepts everything."""
         clear_faults(self.info.api)
         set_mesh_fault(self.info, clear=True)
-        kubectl(self.info, "delete", "trafficshifts", "-l", f"{LABEL}={LABEL_VALUE}")
+        delete_shifts(self.info, f"{LABEL}={LABEL_VALUE}")
         for kind in ("virtualservice", "destinationrule"):
             kubectl(self.info, "delete", kind, PROBE_ROUTE, "--ignore-not-found")
         apply_reviews(self.info, all_v1_spec())

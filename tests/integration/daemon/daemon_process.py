@@ -17,7 +17,7 @@ import yaml
 from controller.sandbox.apiserver.admin import clear_faults
 from controller.sandbox.istio import bookinfo_start_state
 from controller.sandbox.stack import SandboxInfo
-from tests.integration.sandbox_fixtures import poll
+from tests.integration.sandbox_fixtures import delete_shifts, poll
 
 REPO = Path(__file__).resolve().parents[3]
 PROFILES = REPO / "config" / "gates"
@@ -163,7 +163,7 @@ def route_of(info: SandboxInfo, virtual_service: str) -> list[dict[str, Any]]:
 def reset_shared_state(info: SandboxInfo) -> None:
     """Our shifts gone, reviews 100% on v1, no second route, no mesh or API faults."""
     clear_faults(info.api)
-    kubectl(info, "delete", "trafficshifts", "-l", f"{TEST_LABEL}={TEST_LABEL_VALUE}")
+    delete_shifts(info, f"{TEST_LABEL}={TEST_LABEL_VALUE}")
     for kind in ("virtualservice", "destinationrule"):
         kubectl(info, "delete", kind, SECOND_ROUTE, "--ignore-not-found")
     all_v1 = [o for o in bookinfo_start_state(info.namespace) if o["kind"] == "VirtualService"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from controller.api.trafficshift import FINALIZER
 from controller.routing.ownership import OWNERS_ANNOTATION
 from controller.sandbox.apiserver.admin import inject_fault
 from controller.sandbox.stack import SandboxInfo
@@ -23,7 +24,6 @@ from tests.integration.daemon.daemon_process import (
     DaemonProcess,
     apply,
     kubectl,
-    reset_shared_state,
     route_of,
     status_of,
     wait_for_phase,
@@ -177,17 +177,42 @@ def test_a_controller_killed_mid_step_resumes_without_skipping_repeating_or_hurr
         assert after - before >= timedelta(seconds=interval)
 
 
-def test_deleting_a_running_shift_removes_its_job_and_the_controller_carries_on(
+def test_deleting_a_running_shift_rolls_its_route_back_and_the_controller_carries_on(
     start_daemon: Callable[[], DaemonProcess], clean_sandbox: SandboxInfo
 ) -> None:
     info = clean_sandbox
     daemon = start_daemon()
     create(info, traffic_shift("reviews-deleted", interval="30s"))
-    at_step_one(info, "reviews-deleted")
-    kubectl(info, "delete", "trafficshift", "reviews-deleted")
-    daemon.wait_for("job.removed", shift="reviews-deleted", reason="deleted")
+    started = at_step_one(info, "reviews-deleted")
+    assert [d.get("weight") for d in route_of(info, "reviews")] == [50, 50]
+    listed = json.loads(
+        kubectl(info, "get", "trafficshift", "reviews-deleted", "-o", "json").stdout
+    )
+    assert listed["metadata"]["finalizers"] == [FINALIZER]
+    assert started["phase"] in ("Progressing", "Holding")
 
-    reset_shared_state(info)  # the deleted shift left reviews at 50%: start the next from v1
+    # kubectl waits until the object is gone: the controller rolls back, then lets it go.
+    kubectl(info, "delete", "trafficshift", "reviews-deleted")
+    assert subsets(route_of(info, "reviews")) == ["v1"]
+    daemon.wait_for("job.removed", shift="reviews-deleted", reason="deleted")
+    events = json.loads(
+        kubectl(
+            info,
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=reviews-deleted",
+            "-o",
+            "json",
+        ).stdout
+    )["items"]
+    rolled = [e for e in events if e["reason"] == "RolledBackOnDelete"]
+    assert rolled, [e["reason"] for e in events]
+    assert rolled[0]["type"] == "Warning"
+    assert "spec.onDelete: rollback" in rolled[0]["message"]
+    vs = json.loads(kubectl(info, "get", "virtualservice", "reviews", "-o", "json").stdout)
+    assert OWNERS_ANNOTATION not in (vs["metadata"].get("annotations") or {})
+
     create(info, traffic_shift("reviews-after", interval="30s"))
     at_step_one(info, "reviews-after")
     assert daemon.running

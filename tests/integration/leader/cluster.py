@@ -20,7 +20,7 @@ from tests.integration.controller.cluster_view import StepEntry, step_path
 from tests.integration.controller.harness import shift_manifest
 from tests.integration.controller.knobs import all_v1_spec, apply_reviews, kubectl, set_mesh_fault
 from tests.integration.leader.replicas import LEASE_NAME, LEASE_NAMESPACE
-from tests.integration.sandbox_fixtures import poll
+from tests.integration.sandbox_fixtures import delete_shifts, poll
 
 TEST_LABEL = "weightgate.dev/test"
 TEST_LABEL_VALUE = "leader"
@@ -119,13 +119,6 @@ def reset_shared_state(info: SandboxInfo) -> None:
     """No API or mesh faults, none of our shifts, no Lease, and reviews on the all-v1 route."""
     clear_faults(info.api)
     set_mesh_fault(info, clear=True)
-    kubectl(
-        info,
-        "delete",
-        "trafficshifts",
-        "-l",
-        f"{TEST_LABEL}={TEST_LABEL_VALUE}",
-        "--ignore-not-found",
-    )
+    delete_shifts(info, f"{TEST_LABEL}={TEST_LABEL_VALUE}")
     kubectl(info, "-n", LEASE_NAMESPACE, "delete", "lease", LEASE_NAME, "--ignore-not-found")
     apply_reviews(info, all_v1_spec())

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from controller.api.status import Phase
+from controller.api.trafficshift import FINALIZER
 from controller.scheduler import (
     JobChange,
     ShiftJobs,
@@ -314,3 +315,12 @@ def test_the_waker_wakes_on_events_and_on_relists(jobs: ShiftJobs, table: Record
     jobs.settle(KEY, Phase.INVALID)
     waker.apply("DELETED", {"metadata": {"namespace": "bookinfo", "name": "reviews"}})
     assert table.calls[-1] == ("add", KEY)
+
+
+def test_a_deleted_shift_holding_our_finalizer_needs_ticks_whatever_its_phase() -> None:
+    for phase in ("Progressing", "RolledBack", "Invalid"):
+        obj = shift(phase=phase)
+        obj["metadata"]["deletionTimestamp"] = "2024-05-01T12:00:00Z"
+        assert needs_ticks(obj) is (phase == "Progressing")
+        obj["metadata"]["finalizers"] = [FINALIZER]
+        assert needs_ticks(obj) is True

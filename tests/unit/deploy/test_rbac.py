@@ -13,7 +13,7 @@ from tests.unit.deploy.conftest import NAMESPACE, Rendered
 Rule = tuple[str, str, str | None, frozenset[str]]  # group, resource, resourceName, verbs
 
 CLUSTER_RULES: set[Rule] = {
-    ("weightgate.dev", "trafficshifts", None, frozenset({"get", "list", "watch"})),
+    ("weightgate.dev", "trafficshifts", None, frozenset({"get", "list", "watch", "patch"})),
     ("weightgate.dev", "trafficshifts/status", None, frozenset({"update"})),
     ("networking.istio.io", "virtualservices", None, frozenset({"get", "list", "watch", "patch"})),
     ("networking.istio.io", "destinationrules", None, frozenset({"get", "list", "watch"})),

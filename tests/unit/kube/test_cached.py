@@ -60,6 +60,12 @@ class RecordingCluster:
         self._called("replace_shift_status", shift["metadata"]["name"])
         return {**shift, "metadata": {**shift["metadata"], "resourceVersion": "21"}}
 
+    def patch_shift(
+        self, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        self._called("patch_shift", name)
+        return obj("TrafficShift", name, "23", namespace)
+
     def record_event(
         self, shift: dict[str, Any], *, reason: str, message: str, warning: bool, now: datetime
     ) -> None:

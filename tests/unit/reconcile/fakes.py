@@ -150,6 +150,36 @@ class FakeCluster:
         # The status subresource writes the status only; spec and metadata stay as stored.
         return self._store({**current, "status": copy.deepcopy(shift.get("status"))})
 
+    def patch_shift(
+        self, namespace: str, name: str, operations: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """As the API server: the patch applies to the stored object under its resourceVersion
+        guard; a deleting object whose finalizers become empty is gone."""
+        self.calls.append(Call("patch_shift", copy.deepcopy(operations)))
+        self._run_script("patch_shift")
+        current = self._existing(SHIFT, namespace, name)
+        try:
+            patched = json_patch(current, operations)
+        except ApiError as exc:
+            raise InvalidError(f"patch TrafficShift {namespace}/{name}: {exc}", 422) from exc
+        if patched["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
+            raise ConflictError(f"patch TrafficShift {namespace}/{name}: modified", 409)
+        meta = patched["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            del self.objects[(SHIFT, namespace, name)]
+            return copy.deepcopy(patched)
+        return self._store(patched)
+
+    def mark_deleted(self, namespace: str, name: str, at: str = "2024-05-01T12:00:00Z") -> None:
+        """A delete of a shift with finalizers, as the API server does it: only marked."""
+        obj = copy.deepcopy(self.objects[(SHIFT, namespace, name)])
+        if not obj["metadata"].get("finalizers"):
+            del self.objects[(SHIFT, namespace, name)]
+            return
+        obj["metadata"]["deletionTimestamp"] = at
+        obj["metadata"]["generation"] = int(obj["metadata"].get("generation") or 1) + 1
+        self._store(obj)
+
     def record_event(
         self, shift: dict[str, Any], *, reason: str, message: str, warning: bool, now: datetime
     ) -> None:
