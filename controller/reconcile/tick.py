@@ -34,7 +34,7 @@ from controller.reconcile.alerting import (
 )
 from controller.reconcile.board import GateBoard
 from controller.reconcile.freshness import only_refreshes, refresh_round
-from controller.reconcile.invalid import mark_invalid
+from controller.reconcile.invalid import canary_exposed, mark_invalid, undo_exposed
 from controller.reconcile.outcome import TickOutcome
 from controller.reconcile.ports import Dependencies, Reads
 from controller.reconcile.target import InvalidShiftError, Target, read_status, resolve
@@ -100,13 +100,11 @@ def _deleted_while_invalid(
     """A shift deleted while it cannot be resolved: there is no route this controller could
     safely write, so the delete goes on, and a Warning says where to look."""
     meta, status = obj["metadata"], obj.get("status") or {}
-    weight = int(status.get("canaryWeight") or 0)
-    virtual_service = (obj.get("spec") or {}).get("virtualService")
-    message = (
-        f"TrafficShift deleted while it could not be resolved ({problem}); no route was "
-        f"changed. Its status last recorded {weight}% to the canary: check VirtualService "
-        f"{meta['namespace']}/{virtual_service} and set its weights yourself if needed."
-    )
+    message = f"TrafficShift deleted while it could not be resolved ({problem})."
+    if canary_exposed(status):
+        message += undo_exposed(deps, obj, status).said
+    else:
+        message += " Its canary had no traffic from it; no route was changed."
     get_logger(shift=meta["name"], namespace=meta["namespace"]).warning(
         "shift.deleted_while_invalid", message=message
     )

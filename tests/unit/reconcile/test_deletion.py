@@ -130,7 +130,7 @@ def test_a_shift_deleted_while_invalid_lets_go_with_a_warning_and_writes_no_rout
 
     warning = next(e for e in cluster.events if e.reason == "DeletedWhileInvalid")
     assert "not found" in warning.message
-    assert "10% to the canary" in warning.message
+    assert "had 10% of the traffic and still has it" in warning.message
     assert gone(cluster)
 
 

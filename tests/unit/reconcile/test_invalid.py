@@ -16,9 +16,11 @@ from tests.unit.reconcile.builders import (
     NAMESPACE,
     SHIFT_NAME,
     bookinfo_cluster,
+    dest,
     destination_rule,
     make_deps,
     managed_route,
+    shift_manifest,
     split,
     stored_status,
     tick,
@@ -182,3 +184,81 @@ def test_invalid_history_is_trimmed_to_the_policy_limit() -> None:
 
     history = cluster.stored(SHIFT, NAMESPACE, SHIFT_NAME)["status"]["history"]
     assert [h["reason"] for h in history] == ["StepAdvanced", "InvalidSpec"]
+
+
+# -- Invalid mid-shift: the canary is not left exposed ---------------------------------------
+
+
+def _running() -> tuple[FakeCluster, Any]:
+    cluster = bookinfo_cluster()
+    deps = make_deps(cluster)
+    tick(deps, 0)
+    assert managed_route(cluster) == split(90)
+    cluster.calls.clear()
+    return cluster, deps
+
+
+@pytest.mark.parametrize(
+    "break_it",
+    [_edit_spec(steps=[50, 30]), _put(destination_rule("v1", "v2"))],
+    ids=["steps-edited-invalid", "canary-subset-removed"],
+)
+def test_a_shift_invalid_mid_shift_rolls_its_canary_back(break_it: Change) -> None:
+    cluster, deps = _running()
+    break_it(cluster)
+
+    outcome = tick(deps, 5)
+
+    assert outcome.phase is Phase.INVALID
+    assert managed_route(cluster) == [dest("v1")]
+    raw = cluster.stored(SHIFT, NAMESPACE, SHIFT_NAME)["status"]
+    assert raw["canaryWeight"] == 0
+    assert not raw.get("writePending")
+    assert (
+        "Its canary had 10% of the traffic, so VirtualService reviews was rolled back"
+        in (raw["message"])
+    )
+    conditions = {c["type"]: c for c in raw["conditions"]}
+    assert (conditions["Valid"]["status"], conditions["Progressing"]["status"]) == (
+        "False",
+        "False",
+    )
+    assert "rolled back" not in conditions["Valid"]["message"]  # the problem alone
+    # Done once: later ticks write nothing more.
+    writes = len(cluster.calls_of("replace_shift_status"))
+    tick(deps, 10)
+    assert len(cluster.calls_of("replace_shift_status")) == writes
+    assert len(cluster.calls_of("patch_virtual_service")) == 1
+
+
+def test_a_canary_that_cannot_be_rolled_back_is_named_and_not_rewritten_each_tick() -> None:
+    cluster, deps = _running()
+    _edit_spec(steps=[50, 30], virtualService="reviews-gone")(cluster)
+
+    tick(deps, 5)
+
+    raw = cluster.stored(SHIFT, NAMESPACE, SHIFT_NAME)["status"]
+    assert "had 10% of the traffic and still has it" in raw["message"]
+    assert "VirtualService reviews-gone is gone" in raw["message"]
+    assert managed_route(cluster) == split(90)
+    writes = len(cluster.calls_of("replace_shift_status"))
+    tick(deps, 10)
+    assert len(cluster.calls_of("replace_shift_status")) == writes
+    assert cluster.event_reasons() == ["ShiftStarted", "InvalidSpec"]
+
+
+def test_a_route_another_shift_owns_is_never_rolled_back_for_an_invalid_one() -> None:
+    cluster, deps = _running()
+
+    def taken(vs: dict[str, Any]) -> None:
+        vs["metadata"]["annotations"] = {"weightgate.dev/owners": '{"http[1]": "someone"}'}
+
+    cluster.edit(VS, NAMESPACE, "reviews", taken)
+    cluster.put({**shift_manifest(), "metadata": {"name": "someone", "namespace": NAMESPACE}})
+    _edit_spec(steps=[50, 30])(cluster)
+
+    tick(deps, 5)
+
+    assert managed_route(cluster) == split(90)
+    raw = cluster.stored(SHIFT, NAMESPACE, SHIFT_NAME)["status"]
+    assert "TrafficShift someone manages the route now" in raw["message"]
