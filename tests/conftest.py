@@ -1,10 +1,16 @@
-"""Test-wide helpers: where the repo and the shared Istio fixtures are."""
+"""Test-wide helpers: where the repo and the shared Istio fixtures are, and how property tests
+run (the same examples every run, and no per-example deadline: a loaded 2-core machine must not
+turn a slow example into a failure)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("weightgate", deadline=None, derandomize=True)
+settings.load_profile("weightgate")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ISTIO = REPO_ROOT.parent / "shared" / "fixtures" / "istio"

@@ -34,6 +34,19 @@ class Phase(StrEnum):
         return self in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.INVALID)
 
 
+class RollbackCause(StrEnum):
+    """Why a shift's route was sent back to stable: for dashboards, alerts and queries that
+    must not parse messages."""
+
+    GATE = "gate"  # gates failed failureLimit checks, or the evidence refuted one
+    CRITICAL = "critical"  # a critical threshold was broken on one check
+    DEADLINE = "deadline"  # held, or without canary traffic, longer than progressDeadline
+    OPERATOR = "operator"  # `weightgate abort` (or the abort intent)
+    WEBHOOK = "webhook"  # an external system asked for it
+    INVALID = "invalid"  # the shift became Invalid while its canary had traffic
+    DELETED = "deleted"  # the TrafficShift was deleted (spec.onDelete: rollback)
+
+
 class GateVerdict(StrEnum):
     PASS = "Pass"  # noqa: S105 - a verdict, not a password
     FAIL = "Fail"
@@ -221,6 +234,11 @@ class TrafficShiftStatus(ApiModel):
         default=None,
         description="Sequential judge: request, 5xx and latency counts of canary and stable "
         "since the shift began and since the step began.",
+    )
+    rollback_cause: RollbackCause | None = Field(
+        default=None,
+        description="Why the route was last sent back to stable: gate, critical, deadline, "
+        "operator, webhook, invalid or deleted; unset while the shift has not been rolled back.",
     )
     conditions: list[Condition] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list, max_length=MAX_HISTORY)

@@ -24,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from controller.alerts import AlertBook, ShiftFacts, Undeliverable, plan, settle
 from controller.api.alerting import AlertEvent, PendingAlert
-from controller.api.status import Phase
+from controller.api.status import Phase, RollbackCause
 from controller.api.trafficshift import AlertRoute, TrafficShiftSpec
 from controller.kube.errors import ConflictError, NotFoundError
 from controller.kube.events import format_time
@@ -257,7 +257,8 @@ def mark_invalid(
     if not already:
         status = _invalid_status(raw, message, generation, now, deps.policy.history_limit)
         if undone is not None and undone.rolled_back:
-            status = {**status, "canaryWeight": 0, "writePending": False}
+            cause = RollbackCause.INVALID.value
+            status = {**status, "canaryWeight": 0, "writePending": False, "rollbackCause": cause}
         status = _with_valid_message(status, problem)
         status, dropped = _queue_invalid_alert(
             obj,

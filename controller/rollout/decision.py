@@ -16,6 +16,7 @@ from controller.api.status import (
     Evidence,
     GateStatus,
     IntentAction,
+    RollbackCause,
     TrafficShiftStatus,
 )
 from controller.api.trafficshift import AlertEvent
@@ -36,6 +37,7 @@ class Transition:
     message: str  # a sentence for `kubectl describe`: what happened, why, what comes next
     warning: bool = False  # emit as a Warning event rather than Normal
     alert_event: AlertEvent | None = None  # which alert routes (spec.alerts[].events) fire
+    cause: RollbackCause | None = None  # for a rollback: why (recorded in status.rollbackCause)
 
 
 @dataclass(frozen=True)

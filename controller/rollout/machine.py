@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from controller.api.status import Phase, TrafficShiftStatus
+from controller.api.status import Phase, RollbackCause, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
 from controller.rollout import conditions, deletion, intents, lifecycle
 from controller.rollout.decision import Action, Decision, Observation, Policy
@@ -161,10 +161,25 @@ def _finish(tick: Tick, outcome: Outcome) -> Decision:
         status.history, outcome.transitions, status, tick.now, tick.policy.history_limit
     )
     message = outcome.transitions[-1].message if outcome.transitions else status.message
-    final = evolve(status, conditions=found, history=history, message=message)
+    final = evolve(
+        status,
+        conditions=found,
+        history=history,
+        message=message,
+        rollback_cause=_rollback_cause(outcome, status),
+    )
     return Decision(
         outcome.action, _target_weight(outcome.action, final), final, outcome.transitions
     )
+
+
+def _rollback_cause(outcome: Outcome, status: TrafficShiftStatus) -> RollbackCause | None:
+    """The cause of this tick's rollback; a rolled-back shift keeps its cause, any other phase
+    has none (a retry or a new spec starts clean)."""
+    if status.phase is not Phase.ROLLED_BACK:
+        return None
+    causes = [t.cause for t in outcome.transitions if t.cause is not None]
+    return causes[-1] if causes else status.rollback_cause
 
 
 def _target_weight(action: Action, status: TrafficShiftStatus) -> int:

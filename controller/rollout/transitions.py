@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from controller.api.durations import format_duration
-from controller.api.status import Phase, TrafficShiftStatus
+from controller.api.status import Phase, RollbackCause, TrafficShiftStatus
 from controller.api.trafficshift import AlertEvent, TrafficShiftSpec
 from controller.rollout.decision import Transition
 from controller.rollout.verdicts import join_descriptions
@@ -70,6 +70,7 @@ def rolled_back_on_gates(
         f"{join_descriptions(failures)}.",
         warning=True,
         alert_event=AlertEvent.ROLLBACK,
+        cause=RollbackCause.GATE,
     )
 
 
@@ -87,6 +88,7 @@ def rolled_back_on_critical(
         f"{join_descriptions(failures)}.",
         warning=True,
         alert_event=AlertEvent.ROLLBACK,
+        cause=RollbackCause.CRITICAL,
     )
 
 
@@ -101,6 +103,7 @@ def rolled_back_on_evidence(
         f"{join_descriptions(failures)}.",
         warning=True,
         alert_event=AlertEvent.ROLLBACK,
+        cause=RollbackCause.GATE,
     )
 
 
@@ -117,6 +120,7 @@ def no_canary_traffic(
         f"{join_descriptions(waiting)}.",
         warning=True,
         alert_event=AlertEvent.ROLLBACK,
+        cause=RollbackCause.DEADLINE,
     )
 
 
@@ -164,6 +168,7 @@ def deadline_exceeded(
         f"because {join_descriptions(unsettled)}.",
         warning=True,
         alert_event=AlertEvent.ROLLBACK,
+        cause=RollbackCause.DEADLINE,
     )
 
 
@@ -234,6 +239,7 @@ def aborted(spec: TrafficShiftSpec, status: TrafficShiftStatus, who: str) -> Tra
         f"aborted{_by(who)}. `weightgate retry` starts it over from step 1.",
         warning=True,
         alert_event=AlertEvent.ROLLBACK,
+        cause=RollbackCause.OPERATOR,
     )
 
 
@@ -281,6 +287,7 @@ def rolled_back_on_delete(spec: TrafficShiftSpec, status: TrafficShiftStatus) ->
         "reads back as stable.",
         warning=True,
         alert_event=AlertEvent.ROLLBACK,
+        cause=RollbackCause.DELETED,
     )
 
 

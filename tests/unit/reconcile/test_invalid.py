@@ -214,6 +214,7 @@ def test_a_shift_invalid_mid_shift_rolls_its_canary_back(break_it: Change) -> No
     raw = cluster.stored(SHIFT, NAMESPACE, SHIFT_NAME)["status"]
     assert raw["canaryWeight"] == 0
     assert not raw.get("writePending")
+    assert raw["rollbackCause"] == "invalid"
     assert (
         "Its canary had 10% of the traffic, so VirtualService reviews was rolled back"
         in (raw["message"])
