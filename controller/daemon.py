@@ -30,7 +30,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from controller.alerts import AlertDispatch, DispatchReport
 from controller.analysis.prometheus import PrometheusQueryClient
+from controller.api.alerting import PendingAlert
 from controller.kube.cached import CachedCluster, CacheStores, StoreReads, cache_stores
 from controller.kube.lease import LeaderElector, LeaseConfig, NotLeaderError
 from controller.kube.store import ObjectStore
@@ -275,6 +277,26 @@ class LeaderOnlyWrites:
             )
 
 
+class LeaderOnlyAlerts:
+    """Alert delivery fenced like the writes: a replica that does not hold the Lease (or cannot
+    tell that it still does) sends no alert. The outbox entry stays in the status, and the
+    leader delivers it; a deposed replica that delivered too would only be dropped by the
+    receivers' dedup, and it must not act at all."""
+
+    def __init__(self, alerts: AlertDispatch, leading: Callable[[], bool], who: str) -> None:
+        self._alerts = alerts
+        self._leading = leading
+        self._who = who
+
+    def dispatch(self, pending: Sequence[PendingAlert], now: datetime) -> DispatchReport:
+        if not self._leading():
+            raise NotLeaderError(
+                f"{len(pending)} alert(s) not sent: replica {self._who} does not hold the "
+                "Lease any more; the leader delivers them"
+            )
+        return self._alerts.dispatch(pending, now)
+
+
 def _object_name(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace')}/{meta.get('name')}"
@@ -384,6 +406,9 @@ def serve(wired: Wired, settings: Settings, *, should_run: Callable[[], bool] = 
         deps = replace(deps, cluster=CachedCluster(wired.cluster, cache.stores), memo=memo)
     if elector is not None:
         deps = replace(deps, cluster=LeaderOnlyWrites(deps.cluster, elector))
+        if deps.alerts is not None:
+            fenced = LeaderOnlyAlerts(deps.alerts, elector.leading_now, elector.identity)
+            deps = replace(deps, alerts=fenced)
     periodic: list[Periodic] = []
     board = GateBoard(spread=settings.round_spread) if settings.query_batching else None
     if board is not None:
