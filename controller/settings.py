@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     namespaces: list[str] = Field(
         default_factory=list, description="Namespaces to watch; empty means all."
     )
+    custom_query_namespaces: list[str] | None = Field(
+        default=None,
+        description="Namespaces whose TrafficShifts may carry their own PromQL in "
+        "spec.analysis.gates (query, errorQuery, totalQuery); unset: every namespace. Custom "
+        "queries run with the controller's access to Prometheus, so a shift can read any "
+        "metric it can; gate profiles (config/gates) are the operator's and always allowed.",
+    )
     gate_profiles_dir: Path = Path("config/gates")
     istio_api_version: str = Field(default="v1", pattern=r"^v1(alpha3|beta1)?$")
     check_interval: Duration = Field(default=timedelta(seconds=10))

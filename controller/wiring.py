@@ -51,5 +51,8 @@ def wire(settings: Settings) -> Wired:
         check_interval=settings.check_interval,
         alerts=alerts,
         alert_settings=settings.alerts,
+        custom_query_namespaces=None
+        if settings.custom_query_namespaces is None
+        else frozenset(settings.custom_query_namespaces),
     )
     return Wired(deps, cluster, client, prometheus, alerts)

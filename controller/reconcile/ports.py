@@ -71,3 +71,6 @@ class Dependencies:
     # True (the daemon): keep a finalizer on shifts whose canary may have traffic, so a delete
     # carries out spec.onDelete (controller.reconcile.finalizing).
     finalizers: bool = False
+    # Set: only shifts in these namespaces may carry their own PromQL (settings
+    # custom_query_namespaces); None: every namespace may.
+    custom_query_namespaces: frozenset[str] | None = None

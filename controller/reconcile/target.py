@@ -143,12 +143,39 @@ def _refuse_if_owned(
     )
 
 
-def resolve(cluster: Cluster, obj: dict[str, Any], profiles: Mapping[str, GateProfile]) -> Target:
+def _check_custom_queries(
+    spec: TrafficShiftSpec, namespace: str, allowed: frozenset[str] | None
+) -> None:
+    """InvalidShiftError when the shift carries its own PromQL where the controller's settings
+    do not allow it (custom queries run with the controller's access to Prometheus)."""
+    if allowed is None or namespace in allowed:
+        return
+    custom = [g.name for g in spec.analysis.gates if g.query is not None or g.is_count]
+    if not custom:
+        return
+    listed = ", ".join(sorted(allowed)) or "none"
+    raise InvalidShiftError(
+        f"gate(s) {', '.join(custom)} in spec.analysis.gates carry their own PromQL, which this "
+        f"controller runs only for TrafficShifts in the namespaces {listed} (setting "
+        "custom_query_namespaces): custom queries run with the controller's access to "
+        "Prometheus. Use builtin gates or a gate profile, or ask the controller's operator to "
+        f"list namespace {namespace}"
+    )
+
+
+def resolve(
+    cluster: Cluster,
+    obj: dict[str, Any],
+    profiles: Mapping[str, GateProfile],
+    *,
+    custom_namespaces: frozenset[str] | None = None,
+) -> Target:
     """The shift's Target, or InvalidShiftError saying what to fix."""
     namespace = str(obj["metadata"]["namespace"])
     status = read_status(obj)
     shift = parse_shift(obj)
     spec = shift.spec
+    _check_custom_queries(spec, namespace, custom_namespaces)
     try:
         gates = resolve_gates(spec, profiles)
     except GateResolutionError as exc:
@@ -206,7 +233,12 @@ class TargetMemo:
         self._lock = threading.Lock()
 
     def resolve(
-        self, cluster: Cluster, obj: dict[str, Any], profiles: Mapping[str, GateProfile]
+        self,
+        cluster: Cluster,
+        obj: dict[str, Any],
+        profiles: Mapping[str, GateProfile],
+        *,
+        custom_namespaces: frozenset[str] | None = None,
     ) -> Target:
         versions = self._versions(cluster, obj)
         shift = (str(obj["metadata"]["namespace"]), str(obj["metadata"]["name"]))
@@ -214,7 +246,7 @@ class TargetMemo:
             found = self._memo.get(shift)
         if versions is not None and found is not None and found[0] == versions:
             return found[1]
-        target = resolve(cluster, obj, profiles)
+        target = resolve(cluster, obj, profiles, custom_namespaces=custom_namespaces)
         if versions is not None:
             with self._lock:
                 self._memo[shift] = (versions, target)

@@ -84,9 +84,13 @@ def _tick(deps: Dependencies, namespace: str, name: str, now: datetime) -> TickO
         return TickOutcome(namespace, name, None, message="TrafficShift being deleted")
     try:
         if deps.memo is not None:
-            target = deps.memo.resolve(deps.cluster, obj, deps.profiles)
+            target = deps.memo.resolve(
+                deps.cluster, obj, deps.profiles, custom_namespaces=deps.custom_query_namespaces
+            )
         else:
-            target = resolve(deps.cluster, obj, deps.profiles)
+            target = resolve(
+                deps.cluster, obj, deps.profiles, custom_namespaces=deps.custom_query_namespaces
+            )
     except InvalidShiftError as exc:
         if deleting:
             return _deleted_while_invalid(deps, obj, str(exc), now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -27,7 +27,7 @@ from tests.unit.reconcile.builders import (
     tick_until,
     virtual_service,
 )
-from tests.unit.reconcile.fakes import DR, SHIFT, VS, FakeCluster
+from tests.unit.reconcile.fakes import DR, SHIFT, VS, FakeCluster, FakePrometheus
 
 Change = Callable[[FakeCluster], None]
 
@@ -263,3 +263,29 @@ def test_a_route_another_shift_owns_is_never_rolled_back_for_an_invalid_one() ->
     assert managed_route(cluster) == split(90)
     raw = cluster.stored(SHIFT, NAMESPACE, SHIFT_NAME)["status"]
     assert "TrafficShift someone manages the route now" in raw["message"]
+
+
+# -- custom PromQL only where the settings allow it ------------------------------------------
+
+
+def test_custom_promql_outside_the_allowed_namespaces_is_invalid_and_writes_nothing() -> None:
+    custom = {"name": "cpu", "query": "max(cpu)", "max": 1}
+    cluster = bookinfo_cluster(shift_manifest(analysis={"judge": "threshold", "gates": [custom]}))
+    deps = replace(make_deps(cluster), custom_query_namespaces=frozenset({"team-a"}))
+
+    outcome = tick(deps, 0)
+
+    assert outcome.phase is Phase.INVALID
+    assert "gate(s) cpu in spec.analysis.gates carry their own PromQL" in outcome.message
+    assert "namespaces team-a (setting custom_query_namespaces)" in outcome.message
+    assert cluster.calls_of("patch_virtual_service") == []
+
+    # Listed: the same shift runs (its query is pre-flighted, then step 1 is written).
+    listed = bookinfo_cluster(shift_manifest(analysis={"judge": "threshold", "gates": [custom]}))
+    prometheus = FakePrometheus.healthy()
+    prometheus.set(r"^max\(cpu\)$", 0.5)
+    allowed = replace(make_deps(listed, prometheus), custom_query_namespaces=frozenset({NAMESPACE}))
+    assert tick(allowed, 0).phase is Phase.PROGRESSING
+    # Builtin gates from a profile are always allowed, even with no namespace listed.
+    builtin = replace(make_deps(bookinfo_cluster()), custom_query_namespaces=frozenset())
+    assert tick(builtin, 0).phase is Phase.PROGRESSING
