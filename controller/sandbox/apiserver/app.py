@@ -1,9 +1,10 @@
 """The application: routes every request to discovery, OpenAPI, admin or resource endpoints.
 
 Non-resource paths answered here: ``/version``, ``/healthz`` (and ``/livez``, ``/readyz``),
-``/api``, ``/apis``, the discovery documents, ``/openapi/v3`` (index and per group/version;
-``/openapi/v2`` is 404, which kubectl treats as "no v2 schema" and works without), and the
-sandbox's own ``/_sandbox/faults`` admin endpoint. Any ApiError becomes its Status response.
+``/api``, ``/apis``, the discovery documents, ``/openapi/v3`` (index and per group/version),
+``/openapi/v2`` (a document without definitions, in JSON or protobuf: kubectl 1.27 and 1.28 need
+it for apply, replace and edit), and the sandbox's own ``/_sandbox/faults`` admin endpoint.
+Any ApiError becomes its Status response.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class App:
             return self.endpoints.handle(request, parsed)
         if request.method != "GET":
             raise method_not_allowed(request.method, path)
+        if path == "/openapi/v2":
+            return _openapi_v2(request)
         return Response.ok(self._document(path, parsed))
 
     def _document(self, path: str, parsed: GroupVersionPath | None) -> JsonObject:
@@ -147,3 +150,10 @@ class App:
         except (TypeError, ValueError) as error:
             raise bad_request(f"invalid fault: {error}") from error
         return Response(201, rule.to_json())
+
+
+def _openapi_v2(request: Request) -> Response:
+    version = str(discovery.SERVER_VERSION["gitVersion"])
+    if openapi.V2_PROTOBUF in request.headers.get("accept", ""):
+        return Response(200, openapi.v2_protobuf(version), openapi.V2_PROTOBUF_ANSWER)
+    return Response.ok(openapi.v2_document(version))

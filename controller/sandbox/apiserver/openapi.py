@@ -148,3 +148,30 @@ def index(registry: Registry) -> JsonObject:
                 "serverRelativeURL": f"/openapi/v3/{key}?hash={document_hash(document)}"
             }
     return {"paths": entries}
+
+
+# kubectl up to 1.28 reads /openapi/v2 for apply, replace and edit, as protobuf (gnostic's
+# openapi_v2.Document); a 404 there is an error to those versions, not "no schema". The sandbox
+# serves a document with no definitions: kubectl then takes each built-in's patch strategy from
+# its own compiled-in types and uses a JSON merge patch for custom resources, which is what it
+# does for any type the document does not describe. Newer kubectl reads /openapi/v3 instead.
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"  # what kubectl asks
+# What the answer is labelled: client-go parses the Content-Type, and `@` is not valid there.
+V2_PROTOBUF_ANSWER = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+V2_TITLE = "weightgate sandbox"
+
+
+def v2_document(version: str) -> JsonObject:
+    return {"swagger": "2.0", "info": {"title": V2_TITLE, "version": version}, "paths": {}}
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (wire type 2); lengths here stay under 128 bytes."""
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def v2_protobuf(version: str) -> bytes:
+    """`v2_document` as openapi_v2.Document: swagger = 1, info = 2 (title = 1, version = 2)."""
+    info = _field(1, V2_TITLE.encode()) + _field(2, version.encode())
+    return _field(1, b"2.0") + _field(2, info)
