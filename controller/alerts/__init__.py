@@ -19,7 +19,12 @@ from controller.alerts.book import (
     resolving_alert,
     settle,
 )
-from controller.alerts.checks import ALERTS_MISCONFIGURED, misconfigured_message, missing_providers
+from controller.alerts.checks import (
+    ALERTS_MISCONFIGURED,
+    delivery_misconfigured,
+    misconfigured_message,
+    missing_providers,
+)
 from controller.alerts.config import (
     AlertmanagerProvider,
     AlertSettings,
@@ -85,6 +90,7 @@ __all__ = [
     "alertmanager_alerts",
     "alerts_for",
     "backoff_delay",
+    "delivery_misconfigured",
     "due",
     "gives_up",
     "misconfigured_message",

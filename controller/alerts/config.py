@@ -84,6 +84,11 @@ class RetryPolicy(ApiModel):
     jitter: float = Field(
         default=0.2, ge=0, le=1, description="Each delay is spread by +/- this fraction."
     )
+    misconfigured_backoff: Duration = Field(
+        default=timedelta(minutes=30),
+        description="Wait after an attempt that failed on the controller's configuration (a "
+        "missing Secret, an unknown provider): nothing changes until someone fixes it.",
+    )
     give_up_after: Duration = Field(
         default=timedelta(hours=24),
         description="An alert still undelivered this long after it was raised is dropped and "

@@ -101,7 +101,8 @@ class Dispatcher:
         for alert in alerts:
             provider = self.settings.providers.get(alert.provider)
             if provider is None:
-                attempts[alert.key] = Attempt(DeliveryResult.failed(_unconfigured(alert)))
+                failure = DeliveryResult.failed(_unconfigured(alert), misconfigured=True)
+                attempts[alert.key] = Attempt(failure)
                 continue
             future = self._pool.submit(
                 deliver,

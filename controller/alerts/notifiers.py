@@ -143,7 +143,7 @@ def deliver(
     try:
         prepared = prepare(alert, provider, settings, resolver, sent_at)
     except SecretUnavailableError as exc:
-        return Attempt(DeliveryResult.failed(f"secret unavailable: {exc}"))
+        return Attempt(DeliveryResult.failed(f"secret unavailable: {exc}", misconfigured=True))
     except Exception as exc:  # noqa: BLE001 - a payload bug must not break the tick either
         return Attempt(DeliveryResult.failed(f"could not build the request ({type(exc).__name__})"))
     try:

@@ -41,6 +41,7 @@ class DeliveryResult:
     error: str = ""
     retryable: bool = True  # False: the receiver rejected the payload itself; retrying won't help
     retry_after: timedelta | None = None  # the receiver asked for at least this long (429)
+    misconfigured: bool = False  # our settings are wrong (secret, provider), not the receiver
 
     @classmethod
     def ok(cls) -> DeliveryResult:
@@ -48,9 +49,14 @@ class DeliveryResult:
 
     @classmethod
     def failed(
-        cls, error: str, *, retryable: bool = True, retry_after: timedelta | None = None
+        cls,
+        error: str,
+        *,
+        retryable: bool = True,
+        retry_after: timedelta | None = None,
+        misconfigured: bool = False,
     ) -> DeliveryResult:
-        return cls(False, error, retryable, retry_after)
+        return cls(False, error, retryable, retry_after, misconfigured)
 
 
 def _require_aware(now: datetime) -> None:
@@ -156,10 +162,13 @@ def after_attempt(
     delay = backoff_delay(attempts, rules, rng)
     if result.retry_after is not None:
         delay = max(delay, min(result.retry_after, rules.max_backoff))
+    if result.misconfigured:
+        delay = max(delay, rules.misconfigured_backoff)  # only a fix helps: no status churn
     return alert.model_copy(
         update={
             "attempts": attempts,
             "next_attempt_at": now + delay,
             "last_error": clip(result.error, MAX_ERROR_CHARS),
+            "misconfigured": result.misconfigured,
         }
     )

@@ -92,6 +92,12 @@ class PendingAlert(ApiModel):
     attempts: int = Field(default=0, ge=0)
     next_attempt_at: AwareDatetime
     last_error: str = Field(default="", max_length=MAX_ERROR_CHARS)
+    misconfigured: bool = Field(
+        default=False,
+        description="The last attempt failed on the controller's own configuration (a Secret or "
+        "key that is missing, a provider that is not configured): the AlertsMisconfigured "
+        "condition says so, and it is retried only every retry.misconfiguredBackoff.",
+    )
     facts: AlertFacts
 
     @property

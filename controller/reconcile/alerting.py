@@ -18,6 +18,7 @@ from controller.alerts import (
     PendingAlert,
     ShiftFacts,
     Undeliverable,
+    delivery_misconfigured,
     misconfigured_message,
     plan,
     settle,
@@ -44,7 +45,11 @@ def _book(status: TrafficShiftStatus | None) -> AlertBook:
 
 
 def _misconfigured_condition(
-    conditions: Sequence[Condition], message: str, generation: int, now: datetime
+    conditions: Sequence[Condition],
+    message: str,
+    generation: int,
+    now: datetime,
+    reason: str = "UnknownProvider",
 ) -> list[Condition]:
     others = [c for c in conditions if c.type != ALERTS_MISCONFIGURED]
     previous = next((c for c in conditions if c.type == ALERTS_MISCONFIGURED), None)
@@ -53,7 +58,7 @@ def _misconfigured_condition(
     status = "True" if message else "False"
     if previous is not None and previous.status == status and previous.message == message:
         return [*others, previous]
-    reason = "UnknownProvider" if message else "ProvidersConfigured"
+    reason = reason if message else "ProvidersConfigured"
     return [
         *others,
         Condition(
@@ -80,26 +85,50 @@ def plan_alerts(
     condition kept current."""
     facts = ShiftFacts.of(shift, previous, decided)
     book = plan(_book(previous), transitions, shift.spec.alerts, facts, now)
-    message = misconfigured_message(shift.spec.alerts, deps.alert_settings)
+    message, reason = _misconfigured(deps, shift, book.pending)
     generation = shift.metadata.generation or 0
+    conditions = _misconfigured_condition(decided.conditions, message, generation, now, reason)
     status = decided.model_copy(
         update={
             "pending_alerts": list(book.pending),
             "firing_alerts": list(book.firing),
-            "conditions": _misconfigured_condition(decided.conditions, message, generation, now),
+            "conditions": conditions,
         }
     )
     return PlannedAlerts(status, book.dropped, message)
 
 
-def newly_misconfigured(previous: TrafficShiftStatus | None, planned: PlannedAlerts) -> bool:
-    if not planned.misconfigured:
+def _misconfigured(
+    deps: Dependencies, shift: TrafficShift, pending: Sequence[PendingAlert]
+) -> tuple[str, str]:
+    """Everything wrong with the alert settings this shift relies on (providers it names that
+    are not configured, what delivery found: a missing Secret or key), and the reason."""
+    unknown = misconfigured_message(shift.spec.alerts, deps.alert_settings)
+    delivery = delivery_misconfigured(pending, deps.alert_settings)
+    reason = "UnknownProvider" if unknown else "DeliveryMisconfigured"
+    return " ".join(part for part in (unknown, delivery) if part), reason
+
+
+def newly_misconfigured(previous: TrafficShiftStatus | None, message: str) -> bool:
+    """Whether `message` is news: the shift's last status did not already say it."""
+    if not message:
         return False
     before = next(
         (c for c in (previous.conditions if previous else []) if c.type == ALERTS_MISCONFIGURED),
         None,
     )
-    return before is None or before.status != "True" or before.message != planned.misconfigured
+    return before is None or before.status != "True" or before.message != message
+
+
+def with_misconfigured(
+    deps: Dependencies, shift: TrafficShift, status: TrafficShiftStatus, now: datetime
+) -> tuple[TrafficShiftStatus, str]:
+    """`status` with the AlertsMisconfigured condition brought up to date (after a delivery),
+    and the condition's message."""
+    message, reason = _misconfigured(deps, shift, status.pending_alerts)
+    generation = shift.metadata.generation or 0
+    conditions = _misconfigured_condition(status.conditions, message, generation, now, reason)
+    return status.model_copy(update={"conditions": conditions}), message
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from controller.analysis.preflight import preflight, preflight_message
 from controller.analysis.readings import evidence_from, needs_buckets, starting_evidence
 from controller.api.judging import gate_judge
 from controller.api.status import Evidence, GateStatus, Phase, TrafficShiftStatus
-from controller.api.trafficshift import Judge, TrafficShiftSpec
+from controller.api.trafficshift import Judge, TrafficShift, TrafficShiftSpec
 from controller.kube.errors import ConflictError, NotFoundError
 from controller.reconcile import finalizing
 from controller.reconcile.alerting import (
@@ -31,6 +31,7 @@ from controller.reconcile.alerting import (
     newly_misconfigured,
     plan_alerts,
     undeliverable_events,
+    with_misconfigured,
 )
 from controller.reconcile.board import GateBoard
 from controller.reconcile.freshness import only_refreshes, refresh_round
@@ -343,7 +344,7 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
     if gates is None or _worth_recording(deps, target, decision, planned.status, now):
         recorder.write(planned.status)  # the decision and the alerts it owes, before any VS write
     _announce(deps, recorder.obj, target, decision, now)
-    if newly_misconfigured(target.status, planned):
+    if newly_misconfigured(target.status, planned.misconfigured):
         recorder.event(ALERTS_MISCONFIGURED, planned.misconfigured, now)
     undeliverable_events(deps, recorder.obj, planned.dropped, now)
     action, weight = _write_needed(target, decision)
@@ -371,7 +372,7 @@ def _run(deps: Dependencies, target: Target, now: datetime) -> TickOutcome:
                 ),
                 now,
             )
-    alert_results = _deliver(recorder, now)
+    alert_results = _deliver(recorder, target.shift, now)
     final = recorder.status or planned.status
     _finalize(recorder, spec, final, now, deleting=deleting)
     if deps.board is not None and checked is not None:
@@ -489,17 +490,27 @@ def _worth_recording(
     return refresh_round(target.namespace, target.name, now, interval)
 
 
-def _deliver(recorder: _Recorder, now: datetime) -> tuple[tuple[str, str], ...]:
+def _deliver(
+    recorder: _Recorder, shift: TrafficShift, now: datetime
+) -> tuple[tuple[str, str], ...]:
     """Send what the outbox owes; clear what was delivered. A 409 here only delays the
-    clearing: the next tick may deliver again, and receivers drop repeats by dedup key."""
+    clearing: the next tick may deliver again, and receivers drop repeats by dedup key. What a
+    delivery finds wrong in the controller's own alert settings is in the AlertsMisconfigured
+    condition, with a Warning Event, at once."""
     if recorder.status is None:
         return ()
-    delivery = deliver(recorder.deps, recorder.status, now)
+    before = recorder.status
+    delivery = deliver(recorder.deps, before, now)
+    status, misconfigured = delivery.status, ""
+    if delivery.results:
+        status, misconfigured = with_misconfigured(recorder.deps, shift, status, now)
     try:
-        recorder.write(delivery.status)
+        recorder.write(status)
     except ConflictError:
         get_logger(shift=recorder.obj["metadata"]["name"]).info("alerts.clear_deferred")
         return delivery.results
+    if delivery.results and newly_misconfigured(before, misconfigured):
+        recorder.event(ALERTS_MISCONFIGURED, misconfigured, now)
     undeliverable_events(recorder.deps, recorder.obj, delivery.lost, now)
     return delivery.results
 

@@ -71,6 +71,29 @@ def test_unconfigured_provider_is_a_failed_attempt_with_the_fix(dispatcher: Disp
     assert "provider 'pager' is not configured" in kept.last_error
 
 
+def test_our_own_misconfiguration_backs_off_long_and_is_marked(
+    dispatcher: Dispatcher, transport: ScriptedTransport
+) -> None:
+    """An unknown provider, or a webhook whose Secret is missing, cannot be helped by retrying
+    every few minutes: the entry is marked and waits retry.misconfiguredBackoff (30m)."""
+    hook = settings(
+        hook={"type": "webhook", "url": "http://hook.example/in", "secret": {"env": "NOPE"}}
+    )
+    with _dispatcher(hook, transport) as missing_secret:
+        (kept,) = missing_secret.dispatch([rollback_alert("hook")], T0).pending
+    assert kept.misconfigured
+    assert "secret unavailable" in kept.last_error
+    assert kept.next_attempt_at >= T0 + hook.retry.misconfigured_backoff
+    assert transport.sent == []
+    (unknown,) = dispatcher.dispatch([rollback_alert("pager")], T0).pending
+    assert unknown.misconfigured
+    assert unknown.next_attempt_at >= T0 + SETTINGS.retry.misconfigured_backoff
+    transport.script.append(HttpAnswer(503, "down"))
+    (receiver_down,) = dispatcher.dispatch([rollback_alert("am")], T0).pending
+    assert not receiver_down.misconfigured
+    assert receiver_down.next_attempt_at < at(5)
+
+
 def test_alert_past_the_give_up_period_becomes_undeliverable(
     dispatcher: Dispatcher, transport: ScriptedTransport
 ) -> None:
