@@ -12,6 +12,11 @@ refuted its hypothesis and is critical (rolls back at once). A step whose sequen
 still waiting for ``minRequests`` canary requests stays Progressing, with no deadline while the
 canary gets traffic; the deadline rolls it back when the canary got no request for
 ``progressDeadline``.
+
+A step's start is quiet: a check that cannot judge for lack of data within one analysis window
+of the step's start (the canary cannot have had a window of traffic yet) keeps the shift
+Progressing with no event, though the deadline counts from it. Holding that is only waiting for
+data is a Normal event; holding on a query error is a Warning.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from controller.api.status import GateStatus, Phase, TrafficShiftStatus
+from controller.api.status import GateStatus, GateVerdict, Phase, TrafficShiftStatus
 from controller.rollout import conditions, transitions
 from controller.rollout.decision import Action, Transition
 from controller.rollout.tick import Outcome, Tick, evolve, stay
@@ -84,6 +89,17 @@ def _failed(tick: Tick, status: TrafficShiftStatus, gates: Sequence[GateStatus])
 
 
 def _unsettled(tick: Tick, status: TrafficShiftStatus) -> Outcome:
+    errored = any(gate.verdict is GateVerdict.ERROR for gate in unsettled_gates(status.gates))
+    if status.phase is not Phase.HOLDING and not errored and _young(tick, status):
+        # The canary cannot have had a window of traffic yet: waiting for data, quietly. The
+        # deadline counts from this check all the same.
+        waiting = evolve(
+            status,
+            phase=Phase.PROGRESSING,
+            holding_since=status.holding_since or tick.now,
+            checks_passing_since=None,
+        )
+        return Outcome(Action.NONE, waiting)
     held = evolve(
         status,
         phase=Phase.HOLDING,
@@ -96,7 +112,15 @@ def _unsettled(tick: Tick, status: TrafficShiftStatus) -> Outcome:
             return _roll_back_for_deadline(tick, held, held_for)
         return stay(held)
     unsettled = [describe_unsettled(gate) for gate in unsettled_gates(held.gates)]
-    return Outcome(Action.NONE, held, (transitions.holding_started(tick.spec, held, unsettled),))
+    told = transitions.holding_started(tick.spec, held, unsettled, warning=errored)
+    return Outcome(Action.NONE, held, (told,))
+
+
+def _young(tick: Tick, status: TrafficShiftStatus) -> bool:
+    """Whether the step began less than one analysis window ago: its window still reaches back
+    before the canary had this weight, so "too few requests" says nothing yet."""
+    started = status.step_started_at
+    return started is not None and tick.now - started < tick.spec.analysis.window
 
 
 def _waiting(tick: Tick, status: TrafficShiftStatus) -> Outcome:

@@ -137,14 +137,19 @@ def check_failed(
 
 
 def holding_started(
-    spec: TrafficShiftSpec, status: TrafficShiftStatus, unsettled: Sequence[str]
+    spec: TrafficShiftSpec,
+    status: TrafficShiftStatus,
+    unsettled: Sequence[str],
+    *,
+    warning: bool = True,
 ) -> Transition:
+    """Warning when a gate errored (a query failed); Normal when it only waits for data."""
     deadline = format_duration(spec.analysis.progress_deadline)
     return Transition(
         "Holding",
         f"Holding at {position(spec, status)}: {join_descriptions(unsettled)}. Rolls back if "
         f"the gates still cannot judge after {deadline} (analysis.progressDeadline).",
-        warning=True,
+        warning=warning,
         alert_event=AlertEvent.HOLDING,
     )
 

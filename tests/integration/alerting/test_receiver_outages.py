@@ -149,7 +149,8 @@ def test_dead_receivers_delay_neither_the_rollback_nor_other_shifts(
             "probe", alerts=[], spec={"virtualService": PROBE_ROUTE, "destinationRule": PROBE_ROUTE}
         )
         scene.apply(probe)
-        scene.wait_phase(probe.name, "Holding", timeout=10)
+        # Holding once the step's first analysis window (10s) shows no canary traffic.
+        scene.wait_phase(probe.name, "Holding", timeout=25)
         scene.fault_canary(error_rate=0.3)
         shift = scene.new_shift(
             "dead",

@@ -8,7 +8,8 @@ from tests.integration.controller.harness import Harness
 from tests.integration.controller.knobs import set_load, wait_canary_quiet
 
 INTERVAL = 4.0
-TIMEOUT = 3 * INTERVAL  # long enough for two whole dwells, had the gates passed
+WINDOW = 10.0  # the harness's analysis window: the step's first window is a quiet wait
+TIMEOUT = WINDOW + 2 * INTERVAL  # long enough for two whole dwells, had the gates passed
 
 
 def test_canary_without_traffic_holds_at_step_one_and_never_advances(harness: Harness) -> None:

@@ -160,11 +160,16 @@ def test_too_little_traffic_holds_then_rolls_back_at_the_progress_deadline() -> 
     prometheus = FakePrometheus.healthy(requests=3)
     deps = make_deps(cluster, prometheus)
     tick(deps, 0)
-    held = tick(deps, 10)
-    assert held.phase is Phase.HOLDING
-    assert "only 3 canary requests in 1m, need 20" in held.gates[0].message
+    # Within the step's first window the canary cannot have had a window of traffic: quiet.
+    quiet = tick(deps, 10)
+    assert (quiet.phase, quiet.transitions) == (Phase.PROGRESSING, ())
+    assert "only 3 canary requests in 1m, need 20" in quiet.gates[0].message
     asked_per_check = len(prometheus.asked)
     assert asked_per_check == 1  # below minRequests no gate query is sent
+    held = tick(deps, 70)
+    assert held.phase is Phase.HOLDING
+    (holding,) = held.transitions
+    assert (holding.reason, holding.warning) == ("Holding", False)  # waiting for data: Normal
 
     assert tick(deps, 10 + 600).phase is Phase.HOLDING  # the default deadline is 10m
     late = tick(deps, 10 + 600 + 10)

@@ -64,8 +64,10 @@ CASES = [
     Case("no-data-counts-as-fail", {"failed_checks": 1}, gates(NO_DATA), 40, Action.ROLLBACK,
          Phase.ROLLED_BACK, failed_checks=2, transitions=["RolledBack"],
          alert=AlertEvent.ROLLBACK, spec={"analysis": {"on_no_data": "fail"}}),
-    Case("no-data-holds", {}, gates(PASS, NO_DATA), 40, Action.NONE, Phase.HOLDING,
-         holding_since=at(40), transitions=["Holding"], alert=AlertEvent.HOLDING),
+    Case("no-data-early-in-step-waits-quietly", {}, gates(PASS, NO_DATA), 40, Action.NONE,
+         Phase.PROGRESSING, holding_since=at(40)),
+    Case("no-data-holds", {}, gates(PASS, NO_DATA), 70, Action.NONE, Phase.HOLDING,
+         holding_since=at(70), transitions=["Holding"], alert=AlertEvent.HOLDING),
     Case("error-holds", {}, gates(ERROR), 40, Action.NONE, Phase.HOLDING,
          holding_since=at(40), transitions=["Holding"], alert=AlertEvent.HOLDING),
     Case("error-does-not-reset-failures", {"failed_checks": 1}, gates(ERROR), 40, Action.NONE,
@@ -210,3 +212,22 @@ def test_rollback_message_shows_the_stable_value_of_a_relative_gate() -> None:
     assert "gate 'latency-p99' failed: value 480, stable 120, threshold '<= 2x'" in (
         decision.transitions[0].message
     )
+
+
+def test_holding_for_data_is_normal_and_holding_on_errors_is_a_warning() -> None:
+    waiting = tick(status_at(2), 70, checked=gates(PASS, NO_DATA))
+    erroring = tick(status_at(2), 70, checked=gates(PASS, ERROR))
+    assert [(t.reason, t.warning) for t in waiting.transitions] == [("Holding", False)]
+    assert [(t.reason, t.warning) for t in erroring.transitions] == [("Holding", True)]
+    # An error is never quiet, even at the very start of a step.
+    early = tick(status_at(2), 5, checked=gates(ERROR))
+    assert (early.status.phase, reasons(early)) == (Phase.HOLDING, ["Holding"])
+
+
+def test_the_quiet_start_does_not_move_the_deadline() -> None:
+    quiet = tick(status_at(2), 5, checked=gates(NO_DATA)).status
+    assert quiet.phase is Phase.PROGRESSING
+    held = tick(quiet, 65, checked=gates(NO_DATA)).status
+    assert (held.phase, held.holding_since) == (Phase.HOLDING, at(5))
+    late = tick(held, 6 + DEADLINE_S, checked=gates(NO_DATA))
+    assert reasons(late) == ["ProgressDeadlineExceeded"]
