@@ -16,7 +16,7 @@ resourceVersion it was computed from, so a concurrent change answers 409 and the
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controller.api.trafficshift import FINALIZER
@@ -40,19 +40,16 @@ def deleting_since(obj: dict[str, Any]) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except ValueError:
-        return datetime.min.replace(tzinfo=None)  # unreadable: treat as long ago
+        return datetime.min.replace(tzinfo=UTC)  # unreadable: as if long ago
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def alerts_overdue(obj: dict[str, Any], now: datetime) -> bool:
     """Whether a deleted shift has waited `DELETE_ALERT_GRACE` for its alerts already."""
     since = deleting_since(obj)
-    if since is None:
-        return False
-    if since.tzinfo is None:
-        return True
-    return now - since >= DELETE_ALERT_GRACE
+    return since is not None and now - since >= DELETE_ALERT_GRACE
 
 
 def _guard(obj: dict[str, Any]) -> dict[str, Any]:
