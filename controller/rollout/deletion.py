@@ -13,7 +13,7 @@ from controller.api.status import Phase, TrafficShiftStatus
 from controller.api.trafficshift import DeletePolicy, TrafficShiftSpec
 from controller.rollout import transitions
 from controller.rollout.decision import Action
-from controller.rollout.tick import Outcome, Tick, evolve, stay
+from controller.rollout.tick import Outcome, Tick, rolled_back, stay
 
 _MID_SHIFT = (Phase.PROGRESSING, Phase.HOLDING, Phase.PAUSED)
 
@@ -33,14 +33,8 @@ def on_delete(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     spec = tick.spec
     if spec.on_delete is DeletePolicy.KEEP:
         return Outcome(Action.NONE, status, (transitions.deleted_route_kept(spec, status),))
-    rolled = evolve(
-        status,
-        phase=Phase.ROLLED_BACK,
-        canary_weight=0,
-        holding_since=None,
-        checks_passing_since=None,
-    )
-    return Outcome(Action.ROLLBACK, rolled, (transitions.rolled_back_on_delete(spec, status),))
+    told = transitions.rolled_back_on_delete(spec, status)
+    return Outcome(Action.ROLLBACK, rolled_back(status), (told,))
 
 
 def may_let_go(spec: TrafficShiftSpec, status: TrafficShiftStatus | None) -> bool:

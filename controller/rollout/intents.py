@@ -21,7 +21,7 @@ from typing import Literal
 from controller.api.status import HandledIntent, IntentAction, Phase, TrafficShiftStatus
 from controller.rollout import lifecycle, transitions
 from controller.rollout.decision import Action, Intent
-from controller.rollout.tick import Outcome, Tick, evolve
+from controller.rollout.tick import Outcome, Tick, evolve, rolled_back
 
 INTENT_ANNOTATION = "weightgate.dev/intent"
 INTENT_ID_ANNOTATION = "weightgate.dev/intent-id"
@@ -93,14 +93,8 @@ def carry_out(tick: Tick, status: TrafficShiftStatus, intent: Intent) -> Outcome
 def _apply(tick: Tick, status: TrafficShiftStatus, intent: Intent) -> Outcome:
     spec = tick.spec
     if intent.action is IntentAction.ABORT:
-        aborted = evolve(
-            status,
-            phase=Phase.ROLLED_BACK,
-            canary_weight=0,
-            holding_since=None,
-            checks_passing_since=None,
-        )
-        return Outcome(Action.ROLLBACK, aborted, (transitions.aborted(spec, status, intent.by),))
+        aborted = transitions.aborted(spec, status, intent.by)
+        return Outcome(Action.ROLLBACK, rolled_back(status), (aborted,))
     if intent.action is IntentAction.PROMOTE_FULL:
         promoted = evolve(
             status,

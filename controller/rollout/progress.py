@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from controller.api.status import GateStatus, GateVerdict, Phase, TrafficShiftStatus
 from controller.rollout import conditions, transitions
 from controller.rollout.decision import Action, Transition
-from controller.rollout.tick import Outcome, Tick, evolve, stay
+from controller.rollout.tick import Outcome, Tick, evolve, rolled_back, stay
 from controller.rollout.verdicts import (
     CheckResult,
     critical_gates,
@@ -78,12 +78,12 @@ def _failed(tick: Tick, status: TrafficShiftStatus, gates: Sequence[GateStatus])
             told = transitions.rolled_back_on_evidence(tick.spec, counted, described)
         else:
             told = transitions.rolled_back_on_critical(tick.spec, counted, described)
-        return Outcome(Action.ROLLBACK, _rolled_back(counted), (told,))
+        return Outcome(Action.ROLLBACK, rolled_back(counted), (told,))
     failing = failing_gates(gates, tick.spec.analysis.on_no_data)
     failures = [describe_failure(gate) for gate in failing]
     if counted.failed_checks >= tick.spec.analysis.failure_limit:
         told = transitions.rolled_back_on_gates(tick.spec, counted, failures)
-        return Outcome(Action.ROLLBACK, _rolled_back(counted), (told,))
+        return Outcome(Action.ROLLBACK, rolled_back(counted), (told,))
     holding = evolve(counted, phase=Phase.PROGRESSING, holding_since=None)
     return Outcome(Action.NONE, holding, (transitions.check_failed(tick.spec, holding, failures),))
 
@@ -130,7 +130,7 @@ def _waiting(tick: Tick, status: TrafficShiftStatus) -> Outcome:
     if quiet is not None:
         said = [gate.message for gate in waiting_gates(waiting.gates)]
         told = transitions.no_canary_traffic(tick.spec, waiting, quiet, said)
-        return Outcome(Action.ROLLBACK, _rolled_back(waiting), (told,))
+        return Outcome(Action.ROLLBACK, rolled_back(waiting), (told,))
     if status.phase is Phase.HOLDING:
         return Outcome(Action.NONE, waiting, (transitions.holding_ended(tick.spec, waiting),))
     return Outcome(Action.NONE, waiting)
@@ -215,14 +215,4 @@ def _overdue(tick: Tick, status: TrafficShiftStatus) -> timedelta | None:
 def _roll_back_for_deadline(tick: Tick, status: TrafficShiftStatus, held_for: timedelta) -> Outcome:
     unsettled = [describe_unsettled(gate) for gate in unsettled_gates(status.gates)]
     told = transitions.deadline_exceeded(tick.spec, status, held_for, unsettled)
-    return Outcome(Action.ROLLBACK, _rolled_back(status), (told,))
-
-
-def _rolled_back(status: TrafficShiftStatus) -> TrafficShiftStatus:
-    return evolve(
-        status,
-        phase=Phase.ROLLED_BACK,
-        canary_weight=0,
-        holding_since=None,
-        checks_passing_since=None,
-    )
+    return Outcome(Action.ROLLBACK, rolled_back(status), (told,))

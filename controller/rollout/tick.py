@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from controller.api.status import TrafficShiftStatus
+from controller.api.status import Phase, TrafficShiftStatus
 from controller.api.trafficshift import TrafficShiftSpec
 from controller.rollout.conditions import ConditionUpdate
 from controller.rollout.decision import Action, Observation, Policy, Transition
@@ -39,6 +39,17 @@ def evolve(status: TrafficShiftStatus, **changes: Any) -> TrafficShiftStatus:
     if unknown:  # model_copy would silently accept a misspelt field
         raise ValueError(f"TrafficShiftStatus has no field(s) {sorted(unknown)}")
     return status.model_copy(update=changes)
+
+
+def rolled_back(status: TrafficShiftStatus) -> TrafficShiftStatus:
+    """`status` sent back to stable: phase RolledBack at 0%, no hold or dwell running."""
+    return evolve(
+        status,
+        phase=Phase.ROLLED_BACK,
+        canary_weight=0,
+        holding_since=None,
+        checks_passing_since=None,
+    )
 
 
 def stay(status: TrafficShiftStatus, *conditions: ConditionUpdate) -> Outcome:
