@@ -97,6 +97,7 @@ class CheckRequest:
     evidence: Evidence | None = None
     step: int = 0
     step_started_at: datetime | None = None
+    final_step: bool = False  # at the last step: a pass promotes, so it must bound the canary
     # Threshold judge at a 100% step: the stable values of relative gates from earlier steps.
     stable_fallback: Mapping[str, float] = field(default_factory=dict)
 
@@ -411,5 +412,6 @@ def request_for(
         evidence=None if status is None else status.evidence,
         step=0 if status is None else status.current_step,
         step_started_at=None if status is None else status.step_started_at,
+        final_step=status is not None and status.current_step >= len(spec.steps),
         stable_fallback=fallback,
     )

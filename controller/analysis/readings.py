@@ -474,6 +474,7 @@ def judge_member(
         step=member.step,
         step_started_at=member.step_started_at,
         now=now,
+        final_step=member.final_step,
     )
     queries = {g.name: _query_of(g, sent, count_gates.sent) for g in gates}
     judged = judge_sequential(

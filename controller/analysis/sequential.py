@@ -26,6 +26,15 @@ A gate passes while nothing is refuted and the canary has had ``minRequests`` re
 the step began; with fewer it is Inconclusive and `waiting` (the step waits for evidence, with no
 deadline while traffic comes). Evidence is counted over the whole shift, since each hypothesis
 is about the canary at every weight.
+
+Promotion asks for more than "not refuted". At the last step each hypothesis must also be
+*bounded*: the evidence must show, by the lower-tail test at the same alpha, that the canary's
+rate is below its `promotion_limit` (the rate with ``PROMOTION_ODDS`` times the hypothesis's
+odds: 4.8% for a 1% threshold). Until then the gate waits for evidence. A canary that few
+requests have not yet exposed (a 20% 5xx canary that happened to serve 5 of 94) is then held
+until they do, instead of being promoted: the chance of promoting a canary at or above the limit
+is at most alpha per hypothesis. Intermediate steps do not ask for it: at a low weight the canary
+gets too few requests to bound it, and the next step's exposure is still judged.
 """
 
 from __future__ import annotations
@@ -43,13 +52,24 @@ from controller.analysis.counting import (
     REQUESTS,
     gate_key,
 )
-from controller.analysis.evidence import log_e_value, lower_bound, upper_bound
+from controller.analysis.evidence import (
+    log_e_value,
+    log_e_value_below,
+    lower_bound,
+    upper_bound,
+)
 from controller.analysis.verdicts import fmt, threshold_text
 from controller.api.gates import Gate
 from controller.api.status import Evidence, GateEvidence, GateStatus, GateVerdict
 
 QUANTILES: dict[str, float] = {"latency-p50": 0.5, "latency-p90": 0.9, "latency-p99": 0.99}
 _MAX_REPORTED = 1e300  # e-values are stored as JSON numbers; +inf is not one
+# Before promotion the evidence must show each hypothesis's rate below the rate with this many
+# times its odds. Five keeps a 20% 5xx canary (20x a 1% threshold) from ever being promoted on
+# luck, and costs a healthy canary at most about 260 requests over the shift (fewer at lower
+# rates; bench/decision_quality.py measures it), which only a shift with under ~5 canary
+# requests a second notices.
+PROMOTION_ODDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,32 @@ class Hypothesis:
     def margin(self) -> float:
         return self.log_e + math.log(self.alpha)
 
+    @property
+    def limit(self) -> float | None:
+        return promotion_limit(self.null_rate)
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the evidence shows the canary's rate below the promotion limit."""
+        limit = self.limit
+        if limit is None:
+            return True
+        below = log_e_value_below(self.counts.events, self.counts.requests, limit)
+        return below >= -math.log(self.alpha)
+
+    def rate_high(self) -> float:
+        """The anytime-valid upper confidence bound on the canary's rate, at this alpha."""
+        return upper_bound(self.counts.events, self.counts.requests, self.alpha)
+
+
+def promotion_limit(null_rate: float) -> float | None:
+    """The rate a hypothesis's canary must be shown below before promotion; None: nothing to
+    show (a threshold of 0 is refuted by any event, one of 100% by none)."""
+    if not 0 < null_rate < 1:
+        return None
+    odds = PROMOTION_ODDS * null_rate / (1 - null_rate)
+    return odds / (1 + odds)
+
 
 @dataclass(frozen=True)
 class SequentialCheck:
@@ -99,6 +145,7 @@ class SequentialCheck:
     step: int
     step_started_at: datetime | None
     now: datetime
+    final_step: bool  # the shift is at its last step: passing now promotes it
 
 
 def _percent(rate: float) -> str:
@@ -435,7 +482,28 @@ def _judge_one(gate: Gate, evidence: Evidence, check: SequentialCheck, query: st
             f"canary requests since step {check.step} began; {described}"
         )
         return status(GateVerdict.INCONCLUSIVE, waiting, waiting=True)
+    if check.final_step:
+        unbounded = [h for h in tested if not h.bounded]
+        if unbounded:
+            said = "; ".join(_unbounded(h) for h in unbounded)
+            waiting = f"{gate.name}: waiting for evidence to promote: {said}; {described}"
+            return status(GateVerdict.INCONCLUSIVE, waiting, waiting=True)
+        said = "; ".join(_bounded(h) for h in tested if h.limit is not None)
+        if said:
+            described = f"{described}; {said}"
     return status(GateVerdict.PASS, f"{gate.name}: no evidence against the canary: {described}")
+
+
+def _unbounded(hypothesis: Hypothesis) -> str:
+    return (
+        f"the canary's rate is not yet shown below {_percent(hypothesis.limit or 1.0)} for "
+        f"'{hypothesis.text}' (upper bound {_percent(hypothesis.rate_high())} on "
+        f"{hypothesis.counts.said()})"
+    )
+
+
+def _bounded(hypothesis: Hypothesis) -> str:
+    return f"rate shown below {_percent(hypothesis.limit or 1.0)} ('{hypothesis.text}')"
 
 
 def _step_requests(gate: Gate, evidence: Evidence) -> int:

@@ -108,7 +108,8 @@ class GateStatus(ApiModel):
     waiting: bool = Field(
         default=False,
         description="Sequential judge: no evidence against the canary, but fewer than "
-        "minRequests canary requests since the step began; the step waits for evidence.",
+        "minRequests canary requests since the step began, or (at the last step) too few to "
+        "show the canary's rate below the promotion limit; the step waits for evidence.",
     )
     evidence: GateEvidence | None = None
 

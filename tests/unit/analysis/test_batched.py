@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from controller.analysis.batched import CheckRequest, group_matchers
+from controller.analysis.batched import CheckRequest, group_matchers, request_for
 from controller.analysis.evaluate import evaluate_gates
 from controller.analysis.selectors import SubsetSelector
 from controller.analysis.templates import ShiftVariables, render_builtin, render_request_count
 from controller.analysis.verdicts import too_few_requests_message
-from controller.api.status import GateStatus, GateVerdict
+from controller.api.status import GateStatus, GateVerdict, TrafficShiftStatus
+from controller.api.trafficshift import TrafficShiftSpec
 from tests.unit.analysis.batch_builders import (
     BY,
     NOW,
@@ -288,3 +289,23 @@ def test_batched_verdicts_equal_the_per_shift_verdicts_for_the_same_numbers() ->
     seen = {s.verdict for r in requests for s in result.statuses[r.key]}
     assert seen == set(GateVerdict) - {GateVerdict.ERROR}
     assert any(s.critical for s in result.statuses[requests[1].key])
+
+
+@pytest.mark.parametrize(("step", "final"), [(0, False), (1, False), (2, False), (3, True)])
+def test_request_for_marks_the_last_step_whose_pass_would_promote(step: int, final: bool) -> None:
+    """The sequential judge asks more of a pass that promotes: the request says when that is."""
+    spec = TrafficShiftSpec.model_validate(
+        {"virtualService": "reviews", "stable": "v1", "canary": "v3", "steps": [10, 50, 100]}
+    )
+    status = None if step == 0 else TrafficShiftStatus(current_step=step, canary_weight=10)
+    request = request_for(
+        "k",
+        spec,
+        status,
+        [],
+        canary=SubsetSelector("reviews", "default", "v3"),
+        stable=SubsetSelector("reviews", "default", "v1"),
+        variables=ShiftVariables("default", "reviews"),
+    )
+    assert request.final_step is final
+    assert request.step == step

@@ -8,8 +8,13 @@ from typing import Any
 
 import pytest
 
-from controller.analysis.evidence import log_e_value, upper_bound
-from controller.analysis.sequential import SequentialCheck, judge_sequential
+from controller.analysis.evidence import log_e_value, log_e_value_below, upper_bound
+from controller.analysis.sequential import (
+    PROMOTION_ODDS,
+    SequentialCheck,
+    judge_sequential,
+    promotion_limit,
+)
 from controller.api.gates import Gate
 from controller.api.status import Evidence, GateStatus, GateVerdict, SubsetEvidence
 
@@ -56,6 +61,7 @@ def check(**overrides: Any) -> SequentialCheck:
         "step": 1,
         "step_started_at": STEP_START,
         "now": NOW,
+        "final_step": False,
     }
     return SequentialCheck(**{**fields, **overrides})
 
@@ -146,6 +152,76 @@ def test_the_hypothesis_is_tested_on_the_whole_shift_not_the_step() -> None:
     """A clean step does not hide the shift's 5xx: evidence counts over the shift."""
     shift = evidence({"requests": 300, "errors": 30}, step={"requests": 100})
     assert judge(ERROR_RATE, shift).verdict is FAIL
+
+
+# -- promotion: the last step must also bound the canary's rate -------------------------------
+
+
+def test_promotion_limit_multiplies_the_odds_and_has_none_at_the_ends() -> None:
+    """The limit is the rate with PROMOTION_ODDS times the odds; 0 and 1 have no limit."""
+    odds = PROMOTION_ODDS * 0.01 / 0.99
+    assert promotion_limit(0.01) == pytest.approx(odds / (1 + odds))
+    assert 0.04 < (promotion_limit(0.01) or 0) < 0.05
+    assert promotion_limit(0.0) is None
+    assert promotion_limit(1.0) is None
+
+
+def test_at_the_last_step_a_canary_not_refuted_but_not_bounded_waits() -> None:
+    """5 of 94 (the kind of luck a 20% canary has at 2 rps): not refuted at 1%, but its rate is
+    not shown below the limit either: the last step waits, it does not pass."""
+    shift = evidence({"requests": 94, "errors": 5}, step={"requests": 50})
+    assert judge(ERROR_RATE, shift).verdict is PASS  # an intermediate step advances
+    status = judge(ERROR_RATE, shift, final_step=True)
+    assert status.verdict is INCONCLUSIVE
+    assert status.waiting is True
+    assert status.critical is False
+    limit = promotion_limit(0.01) or 0
+    high = upper_bound(5, 94, 0.01)
+    assert high > limit
+    assert status.message.startswith(
+        f"error-rate: waiting for evidence to promote: the canary's rate is not yet shown "
+        f"below {100 * limit:.3g}% for 'canary 5xx share <= 1%' (upper bound {100 * high:.3g}% "
+        "on 5/94 (5.32%)); canary 0/50 (0%) since step 1"
+    )
+
+
+@pytest.mark.parametrize("requests", [120, 200, 1000])
+def test_at_the_last_step_the_gate_passes_exactly_when_the_bound_is_below_the_limit(
+    requests: int,
+) -> None:
+    """Passing at the last step is the lower-tail test at the limit reaching 1/alpha: the same
+    counts pass once there are enough of them, and the message says what was shown."""
+    shift = evidence({"requests": requests, "errors": 1}, step={"requests": 60})
+    status = judge(ERROR_RATE, shift, final_step=True)
+    limit = promotion_limit(0.01) or 0
+    shown = log_e_value_below(1, requests, limit) >= math.log(100)
+    assert shown == (upper_bound(1, requests, 0.01) < limit + 1e-9)
+    assert status.verdict is (PASS if shown else INCONCLUSIVE)
+    assert status.waiting is not shown
+    if shown:
+        assert status.message.endswith(
+            f"rate shown below {100 * limit:.3g}% ('canary 5xx share <= 1%')"
+        )
+
+
+def test_at_the_last_step_every_hypothesis_must_be_bounded() -> None:
+    """A relative gate's hypothesis is bounded against its own null (the stable's bound)."""
+    stable = {"requests": 5000, "errors": 5}
+    canary = {"requests": 60, "errors": 0}
+    status = judge(ERROR_RATIO, evidence(canary, stable), final_step=True, min_requests=20)
+    assert status.verdict is INCONCLUSIVE
+    assert status.waiting is True
+    assert "not yet shown below" in status.message
+    canary = {"requests": 3000, "errors": 2}
+    status = judge(ERROR_RATIO, evidence(canary, stable), final_step=True, min_requests=20)
+    assert status.verdict is PASS
+
+
+def test_a_zero_threshold_needs_no_bound_to_promote() -> None:
+    """max 0 is refuted by any 5xx; with none there is nothing more to show."""
+    gate = Gate(name="error-rate", max=0)
+    status = judge(gate, evidence({"requests": 60, "errors": 0}), final_step=True)
+    assert status.verdict is PASS
 
 
 def test_no_canary_requests_waits_without_evidence() -> None:
