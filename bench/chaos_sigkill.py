@@ -1,14 +1,22 @@
-"""SIGKILL chaos for `weightgate run`, the full version: twenty shifts (three with a canary that
-turns faulty at 50%), each driven through SIGKILLs at seeded random moments and re-run after
-every kill until it exits; one line per shift, and exit 1 if any ended wrong.
+"""SIGKILL chaos, the full version, in two parts; one line per shift, and exit 1 if any ended
+wrong.
+
+- `weightgate run`: twenty shifts (three with a canary that turns faulty at 50%), each driven
+  through SIGKILLs at seeded random moments and re-run after every kill until it exits.
+- `weightgate controller`: twenty cases, one daemon SIGKILLed at random moments and started
+  again at once, the four kinds in turn: healthy, deleted at 50% (the finalizer must roll the
+  route back before the delete completes), contested (a second shift on the same route must be
+  refused) and faulty at 50%.
 
 From the repo root:
 
     .venv/bin/python bench/chaos_sigkill.py                 # starts its own sandbox
     .venv/bin/python bench/chaos_sigkill.py --runs 40 --seed 7 --sandbox .sandbox
+    .venv/bin/python bench/chaos_sigkill.py --mode controller --controller-runs 40
 
-What counts as right is in tests/integration/controller/chaos.py (shared with the lighter
-acceptance test). Takes about 15 s per shift on two cores.
+What counts as right is in tests/integration/controller/chaos.py and
+tests/integration/daemon/chaos.py (shared with the lighter acceptance tests). Takes about 15 s
+per `run` shift and 20 s per daemon case on two cores.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +40,11 @@ from tests.integration.controller.knobs import (  # noqa: E402
     reset_shared_state,
     wait_canary_quiet,
 )
+from tests.integration.daemon.chaos import (  # noqa: E402
+    DaemonOutcome,
+    daemon_cases,
+    run_daemon_chaos,
+)
 from tests.integration.sandbox_fixtures import running_sandbox  # noqa: E402
 
 
@@ -39,6 +52,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="shifts to drive (default 20)")
     parser.add_argument("--faulty", type=int, default=3, help="of which faulty (default 3)")
+    parser.add_argument(
+        "--mode",
+        choices=("run", "controller", "both"),
+        default="both",
+        help="which part: `weightgate run`, the daemon, or both (default)",
+    )
+    parser.add_argument("--controller-runs", type=int, default=20, help="daemon cases (default 20)")
     parser.add_argument("--seed", type=int, default=20251, help="seed of the kill moments")
     parser.add_argument(
         "--sandbox",
@@ -60,35 +80,58 @@ def sandbox_for(directory: Path | None, scratch: Path) -> Iterator[SandboxInfo]:
         yield info
 
 
-def report(outcome: ChaosOutcome) -> None:
+def report(outcome: ChaosOutcome | DaemonOutcome) -> None:
     print(outcome.line(), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    outcomes: list[ChaosOutcome | DaemonOutcome] = []
     with (
         tempfile.TemporaryDirectory(prefix="wg-chaos-") as scratch,
         sandbox_for(args.sandbox, Path(scratch)) as info,
     ):
         rps = load_rps(info)
-        harness = Harness(info, Path(scratch))
-        started = time.monotonic()
-        try:
-            cases = chaos_cases(args.runs, args.faulty)
-            outcomes = run_chaos(harness, cases, seed=args.seed, rps=rps, report=report)
-        finally:
-            harness.close()
-            reset_shared_state(info, rps)
-            if harness.canary_faulted:
-                wait_canary_quiet(info, "10s")
+        if args.mode in ("run", "both"):
+            outcomes += _run_part(info, Path(scratch), args, rps)
+        if args.mode in ("controller", "both"):
+            started = time.monotonic()
+            logs = Path(scratch) / "daemon"
+            cases = daemon_cases(args.controller_runs)
+            part = run_daemon_chaos(info, cases, seed=args.seed, logs=logs, report=report)
+            summary(part, "daemon cases", started, args.seed)
+            outcomes += part
+    return 1 if any(o.problems for o in outcomes) else 0
+
+
+def _run_part(
+    info: SandboxInfo, scratch: Path, args: argparse.Namespace, rps: float
+) -> list[ChaosOutcome]:
+    harness = Harness(info, scratch)
+    started = time.monotonic()
+    try:
+        cases = chaos_cases(args.runs, args.faulty)
+        outcomes = run_chaos(harness, cases, seed=args.seed, rps=rps, report=report)
+    finally:
+        harness.close()
+        reset_shared_state(info, rps)
+        if harness.canary_faulted:
+            wait_canary_quiet(info, "10s")
+    summary(outcomes, "`weightgate run` shifts", started, args.seed)
+    return outcomes
+
+
+def summary(
+    outcomes: Sequence[ChaosOutcome | DaemonOutcome], what: str, started: float, seed: int
+) -> None:
     wrong = [o for o in outcomes if o.problems]
     kills = sum(o.kills for o in outcomes)
     mid_write = sum(o.mid_write_kills for o in outcomes)
     print(
-        f"{len(outcomes)} shifts, {kills} SIGKILLs ({mid_write} mid-write), {len(wrong)} wrong, "
-        f"{time.monotonic() - started:.0f}s (seed {args.seed})"
+        f"{len(outcomes)} {what}, {kills} SIGKILLs ({mid_write} mid-write), {len(wrong)} wrong, "
+        f"{time.monotonic() - started:.0f}s (seed {seed})",
+        flush=True,
     )
-    return 1 if wrong else 0
 
 
 if __name__ == "__main__":
