@@ -1,9 +1,14 @@
 """A small, typed Kubernetes client over the official ``kubernetes`` package.
 
-Requests go through ``ApiClient.call_api`` with explicit paths and content types, because the
-generated custom-object methods always send merge patches and we need JSON patches (with ``test``
-ops and a resourceVersion precondition) for VirtualServices. Retries are off and timeouts bounded:
-an unreachable API server costs one timeout, and the caller decides what to do.
+The package loads the credentials (kubeconfig, exec plugins, in-cluster service account) and
+builds the connection pool with their TLS settings; requests are sent on that pool with explicit
+paths and content types, because the generated custom-object methods always send merge patches
+and we need JSON patches (with ``test`` ops and a resourceVersion precondition) for
+VirtualServices, and a streamed watch of any resource. Only the parts that both generations of
+the package share are used (``Configuration``, ``ApiClient.rest_client.pool_manager``,
+``Configuration.auth_settings``): ``ApiClient.call_api`` changed its signature and its answer in
+35. Retries are off and timeouts bounded: an unreachable API server costs one timeout, and the
+caller decides what to do.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
-from kubernetes import watch as k8s_watch
 
-from controller.kube.errors import KubeError, error_for_status, translate
+from controller.kube.errors import KubeError, error_for_status, status_message, translate
 from controller.kube.resources import Resource
 
 JSON_PATCH = "application/json-patch+json"
@@ -64,11 +70,46 @@ class KubeClient:
     """Plain-dict reads and writes of namespaced objects, with our error types."""
 
     def __init__(self, configuration: k8s.Configuration, timeout_seconds: float = 10.0) -> None:
+        self._configuration = configuration
         self._api = k8s.ApiClient(configuration)
+        self._pool: urllib3.PoolManager = self._api.rest_client.pool_manager
         self._timeout = timeout_seconds
 
     def close(self) -> None:
         self._api.close()
+
+    def _headers(self, extra: dict[str, str]) -> dict[str, str]:
+        """The client's default headers (User-Agent), the credentials' (a bearer token, fresh
+        from an exec plugin when it has one), then `extra`."""
+        headers = {str(k): str(v) for k, v in self._api.default_headers.items()}
+        for setting in self._configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"])] = str(setting["value"])
+        return {**headers, **extra}
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        query: list[tuple[str, Any]] | None = None,
+        body: Any = None,
+        timeout: urllib3.Timeout,
+    ) -> Any:
+        """One request on the pool, unread (preload_content=False): the caller reads it."""
+        url = self._configuration.host.rstrip("/") + path
+        if query:
+            url += "?" + urlencode([(k, _query_value(v)) for k, v in query])
+        return self._pool.request(
+            method,
+            url,
+            body=None if body is None else json.dumps(body),
+            headers=self._headers(headers),
+            timeout=timeout,
+            preload_content=False,
+            retries=False,
+        )
 
     def _call(
         self,
@@ -81,20 +122,25 @@ class KubeClient:
         query: list[tuple[str, Any]] | None = None,
     ) -> dict[str, Any]:
         try:
-            result = self._api.call_api(
-                path,
+            response = self._send(
                 method,
-                query_params=query or [],
-                header_params={"Accept": "application/json", "Content-Type": content_type},
+                path,
+                headers={"Accept": "application/json", "Content-Type": content_type},
+                query=query,
                 body=body,
-                response_type="object",
-                auth_settings=["BearerToken"],
-                _return_http_data_only=True,
-                _preload_content=True,
-                _request_timeout=self._timeout,
+                timeout=urllib3.Timeout(total=self._timeout),
             )
+            try:
+                data = response.read()
+            finally:
+                response.release_conn()
         except Exception as exc:
             raise translate(exc, what) from exc
+        _raise_for_status(response.status, data, what)
+        try:
+            result = json.loads(data)
+        except ValueError as exc:
+            raise KubeError(f"{what}: the answer is not JSON: {data[:200]!r}") from exc
         if not isinstance(result, dict):
             raise KubeError(f"{what}: unexpected response {result!r:.200}")
         return result
@@ -166,21 +212,35 @@ class KubeClient:
         ]
         what = f"watch {resource.plural}"
         try:
-            response = self._api.call_api(
-                resource.collection_path(namespace),
+            response = self._send(
                 "GET",
-                query_params=query,
-                header_params={"Accept": "application/json"},
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=(self._timeout, timeout_seconds + 30),
-            )[0]
+                resource.collection_path(namespace),
+                headers={"Accept": "application/json"},
+                query=query,
+                timeout=urllib3.Timeout(connect=self._timeout, read=timeout_seconds + 30),
+            )
         except Exception as exc:
             raise translate(exc, what) from exc
         try:
+            if not 200 <= response.status <= 299:
+                _raise_for_status(response.status, response.read(), what)
             yield from _watch_events(response, what)
         finally:
             response.release_conn()
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _raise_for_status(status: int, data: bytes, what: str) -> None:
+    """Our error for a non-2xx answer, with the API server's own message when it sent one."""
+    if 200 <= status <= 299:
+        return
+    detail = status_message(data) if data else ""
+    raise error_for_status(status, f"{what}: HTTP {status}: {detail}")
 
 
 def _decode_event(line: str, what: str) -> WatchEvent:
@@ -193,8 +253,20 @@ def _decode_event(line: str, what: str) -> WatchEvent:
     return WatchEvent(kind, obj)
 
 
+def _lines(response: Any) -> Iterator[str]:
+    """The stream's lines as they arrive (a watch sends one JSON event per line)."""
+    pending = b""
+    for chunk in response.stream(amt=None, decode_content=True):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.decode("utf-8", errors="replace")
+    if pending:
+        yield pending.decode("utf-8", errors="replace")
+
+
 def _watch_events(response: Any, what: str) -> Iterator[WatchEvent]:
-    lines = k8s_watch.watch.iter_resp_lines(response)
+    lines = _lines(response)
     while True:
         try:
             line = next(lines)
@@ -202,8 +274,13 @@ def _watch_events(response: Any, what: str) -> Iterator[WatchEvent]:
             return
         except Exception as exc:  # a broken stream is an unavailable API
             raise translate(exc, what) from exc
-        if line:
-            yield _decode_event(line, what)
+        if not line.strip():
+            continue
+        try:
+            event = _decode_event(line, what)
+        except ValueError as exc:
+            raise KubeError(f"{what}: an event that is not JSON: {line[:200]!r}") from exc
+        yield event
 
 
 def context_namespace(kubeconfig: Path | None, context: str | None = None) -> str | None:

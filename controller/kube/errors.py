@@ -57,7 +57,7 @@ _BY_STATUS: dict[int, type[KubeError]] = {
 }
 
 
-def _status_message(body: Any) -> str:
+def status_message(body: Any) -> str:
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     try:
@@ -79,7 +79,7 @@ def translate(exc: Exception, what: str) -> KubeError:
     bookinfo/reviews')."""
     if isinstance(exc, ApiException):
         status = int(exc.status) if exc.status else None
-        detail = _status_message(exc.body) if exc.body else (exc.reason or "")
+        detail = status_message(exc.body) if exc.body else (exc.reason or "")
         return error_for_status(status, f"{what}: HTTP {status}: {detail}")
     if isinstance(exc, Urllib3Error | OSError):
         return UnavailableError(f"{what}: API server unreachable: {exc}")

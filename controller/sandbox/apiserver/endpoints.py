@@ -156,7 +156,9 @@ class ResourceEndpoints:
             raise bad_request("the DeleteOptions body must be a JSON object")
         deleted = self.resources.delete(target, options, dry_run)
         if deleted["metadata"].get("finalizers") and not dry_run:
-            return Response(202, deleted)  # marked for deletion: it goes once they are removed
+            # Marked for deletion, gone once they are removed: the object, with 200 as a real
+            # server answers (202 only to a client that set orphanDependents: false).
+            return Response(202 if options.get("orphanDependents") is False else 200, deleted)
         if target.type.custom or target.type.kind in ("Namespace", "Pod", "Service"):
             return Response(200, deleted)
         return Response(200, _success(target, deleted))

@@ -1,5 +1,5 @@
-"""Finalizers as a real API server keeps them: a delete only marks the object (202,
-deletionTimestamp, generation bumped, MODIFIED), the object stays writable but takes no new
+"""Finalizers as a real API server keeps them: a delete only marks the object (200 with the
+object, deletionTimestamp, generation bumped, MODIFIED), the object stays writable but takes no new
 finalizer, and the write that empties its finalizers deletes it (DELETED)."""
 
 from __future__ import annotations

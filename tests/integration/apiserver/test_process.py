@@ -67,13 +67,7 @@ def test_crds_in_the_state_file_are_served_again_after_a_restart(tmp_path: Path)
     widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
     with ApiServerProcess(state_file=state) as first:
         api = client.ApiextensionsV1Api(_core(first.url, tmp_path).api_client)
-        api.api_client.call_api(
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            "POST",
-            body=crd,
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-        )
+        api.create_custom_resource_definition(body=crd)
         custom = client.CustomObjectsApi(api.api_client)
         custom.create_namespaced_custom_object("example.com", "v1", "default", "widgets", widget)
     with ApiServerProcess(state_file=state) as second:
