@@ -17,13 +17,6 @@ HERE = Path(__file__).parent
 QUIET_WINDOW = "10s"  # the analysis window of every test shift
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "slow: a long acceptance test (about a minute); deselect with -m 'not slow'",
-    )
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything here drives the whole sandbox, so it all carries the integration mark."""
     for item in items:
