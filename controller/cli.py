@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -302,7 +302,7 @@ def run(
             timeout=(timedelta(seconds=timeout_seconds) if timeout_seconds else None),
         )
         outcome = drive(
-            wired.deps,
+            replace(wired.deps, finalizers=True),  # a delete mid-run rolls back (onDelete)
             ns,
             name,
             options=options,

@@ -139,6 +139,7 @@ def drive(
     started = now()
     unreachable_since: datetime | None = None
     ended_at: datetime | None = None
+    last: TickOutcome | None = None
     log = get_logger(shift=name, namespace=namespace)
     while True:
         moment = now()
@@ -166,9 +167,12 @@ def drive(
         except KubeError as exc:
             raise PipelineError(str(exc), EXIT_UNFINISHED) from exc
         unreachable_since = None
-        on_tick(outcome)
         if outcome.phase is None:
+            if last is not None and last.finished and last.write_confirmed:
+                return last  # it ended (a delete it carried out, then let go), then went
             raise PipelineError(f"TrafficShift {namespace}/{name} was deleted", EXIT_UNFINISHED)
+        on_tick(outcome)
+        last = outcome
         if outcome.finished and outcome.write_confirmed and not _pending(outcome):
             ended_at = ended_at or moment
             if not _owes_alerts(outcome) or moment - ended_at >= options.alert_drain:

@@ -9,8 +9,9 @@ is only marked by the API server; its next tick carries out ``spec.onDelete``
 at most `DELETE_ALERT_GRACE`: a deleted object is not kept for a day because a receiver is down;
 what was not delivered is named in a Warning Event and in the log.
 
-Only the daemon adds the finalizer (``Dependencies.finalizers``): pipeline mode (``weightgate
-run``) may exit, and nothing would then let the delete finish. Each patch carries the
+The daemon and pipeline mode (``weightgate run``) add it (``Dependencies.finalizers``). A run
+that stops mid-shift (``--timeout``, Ctrl-C, a crash) leaves it: the shift is still mid-shift,
+and the next run (or a daemon) carries out a delete made meanwhile. Each patch carries the
 resourceVersion it was computed from, so a concurrent change answers 409 and the tick is redone.
 """
 

@@ -68,8 +68,8 @@ class Dependencies:
     board: GateBoard | None = None
     # Set (with a watch-cache cluster): resolved Targets are reused while nothing changed.
     memo: TargetMemo | None = None
-    # True (the daemon): keep a finalizer on shifts whose canary may have traffic, so a delete
-    # carries out spec.onDelete (controller.reconcile.finalizing).
+    # True (the daemon, and `weightgate run`): keep a finalizer on shifts whose canary may have
+    # traffic, so a delete carries out spec.onDelete (controller.reconcile.finalizing).
     finalizers: bool = False
     # Set: only shifts in these namespaces may carry their own PromQL (settings
     # custom_query_namespaces); None: every namespace may.

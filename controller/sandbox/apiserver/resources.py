@@ -6,9 +6,9 @@ gives them. CRD and Namespace writes carry their side effects here: registering 
 and deleting the objects a deleted CRD or Namespace owned.
 
 Finalizers as a real server keeps them: deleting an object whose ``metadata.finalizers`` is not
-empty only marks it (``deletionTimestamp`` set, generation bumped, a MODIFIED event, the object answered); it
-stays readable and writable, except that no new finalizer may be added, and it goes (a DELETED
-event) with the write that empties its finalizers.
+empty only marks it (``deletionTimestamp`` set, generation bumped, a MODIFIED event, the object
+answered); it stays readable and writable, except that no new finalizer may be added, and it
+goes (a DELETED event) with the write that empties its finalizers.
 """
 
 from __future__ import annotations

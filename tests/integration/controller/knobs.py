@@ -15,7 +15,7 @@ import requests
 from controller.sandbox.apiserver.admin import clear_faults, inject_fault, list_faults
 from controller.sandbox.stack import SandboxInfo
 from tests.integration.controller.cluster_view import SandboxReader
-from tests.integration.sandbox_fixtures import poll, prom_query
+from tests.integration.sandbox_fixtures import delete_shifts, poll, prom_query
 
 TEST_LABEL = "weightgate.dev/acceptance"
 TEST_LABEL_VALUE = "controller"
@@ -161,13 +161,6 @@ def reset_shared_state(info: SandboxInfo, rps: float) -> None:
     clear_faults(info.api)
     set_mesh_fault(info, clear=True)
     set_load(info, rps)
-    kubectl(
-        info,
-        "delete",
-        "trafficshifts",
-        "-l",
-        f"{TEST_LABEL}={TEST_LABEL_VALUE}",
-        "--ignore-not-found",
-        "--wait=false",
-    )
+    # Also those a stopped run left holding its finalizer (let go by hand, as an admin would).
+    delete_shifts(info, f"{TEST_LABEL}={TEST_LABEL_VALUE}")
     apply_reviews(info, all_v1_spec())

@@ -53,7 +53,8 @@ def test_the_finalizer_is_added_before_the_first_weight_write() -> None:
     assert managed_route(cluster) == split(90)
 
 
-def test_pipeline_mode_adds_no_finalizer() -> None:
+def test_without_the_finalizers_setting_a_tick_adds_none() -> None:
+    """Dependencies.finalizers is the switch (the daemon and `weightgate run` set it)."""
     cluster = bookinfo_cluster()
     tick(make_deps(cluster), 0)
     assert "patch_shift" not in cluster.methods_called()

@@ -4,11 +4,13 @@ updates the TrafficShift only when its spec changed. Time is injected: no test s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
 import pytest
 
+from controller.alerts import AlertSettings
 from controller.api.status import Phase
 from controller.api.trafficshift import TrafficShift
 from controller.kube.cluster import KubeCluster
@@ -171,6 +173,70 @@ def test_drive_gives_up_with_exit_4_after_the_timeout() -> None:
     assert "re-run to resume" in str(raised.value)
     assert clock.now() - T0 == timedelta(seconds=70)
     assert stored_status(cluster).phase is Phase.HOLDING
+
+
+def test_a_shift_deleted_while_driven_is_rolled_back_let_go_and_exits_3() -> None:
+    """`weightgate run` keeps the finalizer too: a delete mid-run rolls the route back
+    (spec.onDelete: rollback), lets the delete finish, and the run ends as a rollback."""
+    cluster = bookinfo_cluster()
+    clock = Clock()
+    deps = replace(make_deps(cluster), finalizers=True)
+    seen: list[TickOutcome] = []
+
+    def delete_after_step_one(outcome: TickOutcome) -> None:
+        seen.append(outcome)
+        if len(seen) == 1:
+            assert managed_route(cluster) != [dest("v1")]  # the canary has traffic
+            cluster.mark_deleted(NAMESPACE, SHIFT_NAME)
+
+    outcome = drive(
+        deps,
+        NAMESPACE,
+        SHIFT_NAME,
+        options=OPTIONS,
+        on_tick=delete_after_step_one,
+        now=clock.now,
+        sleep=clock.sleep,
+    )
+
+    assert outcome.phase is Phase.ROLLED_BACK
+    assert exit_code_for(outcome) == EXIT_ROLLED_BACK
+    assert managed_route(cluster) == [dest("v1")]
+    assert "RolledBackOnDelete" in cluster.event_reasons()
+    assert (SHIFT, NAMESPACE, SHIFT_NAME) not in cluster.objects
+
+
+def test_a_shift_that_ended_and_then_went_while_alerts_drained_keeps_its_end() -> None:
+    """Rolled back with an alert still owed, the run drains it; the object going meanwhile
+    (deleted, its finalizer already gone) does not turn the rollback into exit 4."""
+    cluster = bookinfo_cluster(shift_manifest(alerts=[{"provider": "hook"}]))
+    hook = {"type": "webhook", "url": "http://hook.example/in", "secret": {"env": "HOOK_SECRET"}}
+    deps = replace(
+        make_deps(cluster, FakePrometheus.healthy(error_rate=5.0)),
+        alert_settings=AlertSettings.model_validate({"providers": {"hook": hook}}),
+    )
+    seen: list[TickOutcome] = []
+
+    def delete_once_ended(outcome: TickOutcome) -> None:
+        seen.append(outcome)
+        if outcome.phase is Phase.ROLLED_BACK:
+            assert outcome.status is not None
+            assert outcome.status.pending_alerts  # the run keeps ticking to deliver it
+            cluster.delete(SHIFT, NAMESPACE, SHIFT_NAME)
+
+    clock = Clock()
+    outcome = drive(
+        deps,
+        NAMESPACE,
+        SHIFT_NAME,
+        options=OPTIONS,
+        on_tick=delete_once_ended,
+        now=clock.now,
+        sleep=clock.sleep,
+    )
+
+    assert outcome is seen[-1]
+    assert (outcome.phase, exit_code_for(outcome)) == (Phase.ROLLED_BACK, EXIT_ROLLED_BACK)
 
 
 def test_drive_of_a_deleted_shift_exits_4() -> None:
