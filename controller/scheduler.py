@@ -54,6 +54,7 @@ MIN_TICK_PERIOD = timedelta(milliseconds=100)
 DEFAULT_WORKERS = 4
 PERIODIC_EXECUTOR = "periodic"
 _FINAL_PHASES = frozenset(phase.value for phase in Phase if phase.is_final)
+_ENDED = frozenset({Phase.PROMOTED.value, Phase.ROLLED_BACK.value})
 
 
 def tick_period(check_interval: timedelta) -> timedelta:
@@ -100,8 +101,9 @@ def names(obj: dict[str, Any], kind: str) -> str | None:
 
 def needs_ticks(obj: dict[str, Any]) -> bool:
     """Whether a TrafficShift needs a job: it is not in a final phase, or a final phase has
-    work left (a route write not yet confirmed, alerts not yet delivered, or a spec edit not
-    yet observed), or it was deleted while it carries this controller's finalizer."""
+    work left (a route write not yet confirmed, alerts not yet delivered, an end whose route
+    and finalizer are not yet settled, or a spec edit not yet observed), or it was deleted
+    while it carries this controller's finalizer."""
     status = obj.get("status") or {}
     meta = obj.get("metadata") or {}
     if meta.get("deletionTimestamp") and FINALIZER in (meta.get("finalizers") or []):
@@ -110,6 +112,10 @@ def needs_ticks(obj: dict[str, Any]) -> bool:
         return True
     if status.get("writePending") or status.get("pendingAlerts"):
         return True  # a route write to confirm, or alerts still owed to someone
+    if status.get("phase") in _ENDED and FINALIZER in (meta.get("finalizers") or []):
+        # Ended, but the tick that recorded it stopped before the rest of the end: the route's
+        # final single-destination form and the owner release, then the finalizer's removal.
+        return True
     if _unhandled_intent(obj):
         return True  # e.g. `weightgate retry` of a rolled-back shift
     return status.get("observedGeneration") != generation_of(obj)

@@ -67,6 +67,29 @@ def test_needs_ticks_unless_final_and_settled(obj: dict[str, Any], expected: boo
     assert needs_ticks(obj) is expected
 
 
+def _guarded(obj: dict[str, Any]) -> dict[str, Any]:
+    obj["metadata"]["finalizers"] = ["example.com/other", FINALIZER]
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        (_guarded(shift(phase="Promoted")), True),
+        (_guarded(shift(phase="RolledBack")), True),
+        (_guarded(shift(phase="Invalid")), False),
+        (shift(phase="Promoted"), False),
+    ],
+    ids=["promoted", "rolled-back", "invalid", "promoted-without-it"],
+)
+def test_an_ended_shift_still_carrying_the_finalizer_needs_ticks(
+    obj: dict[str, Any], expected: bool
+) -> None:
+    """A daemon killed between recording the end and settling it (the route's final shape,
+    the owner release, the finalizer) finishes the end: bench/chaos_sigkill.py found it."""
+    assert needs_ticks(obj) is expected
+
+
 def test_a_new_shift_gets_a_job(jobs: ShiftJobs, table: RecordingTable) -> None:
     assert jobs.apply("ADDED", shift()) is JobChange.ADDED
     assert table.calls == [("add", KEY)]
