@@ -229,10 +229,14 @@ class _World:
 
 
 def _ended(reader: SandboxReader, case: DaemonCase, name: str) -> str | None:
-    """How the shift ended, once it has: its final phase, or "deleted" once it is gone."""
+    """How the shift ended, once it has: its final phase, or "deleted" once it is gone (a
+    deleted shift's end is its disappearance: its RolledBack phase comes first, while the
+    finalizer still holds it)."""
     shift = reader.shift(name)
     if shift is None:
         return "deleted"
+    if case.kind is Kind.DELETED and (shift.get("metadata") or {}).get("deletionTimestamp"):
+        return None
     status = shift.get("status") or {}
     phase = str(status.get("phase", ""))
     if phase in ("Promoted", "RolledBack", "Failed", "Invalid") and not status.get("writePending"):
