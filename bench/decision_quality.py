@@ -18,6 +18,13 @@ From the repo root:
 --json writes the cells (exactly the keys in _dq_report.CELL_KEYS; rates as fractions, 0.009 =
 0.9%); the rest (settings, truth, unfinished shifts, timing, acceptance) goes beside it in
 <name>.extras.json.
+
+A run may be done in slices (a cell's random streams hang off its label, so a cell comes out
+the same whichever run simulates it) and reported as one with --merge:
+
+    .venv/bin/python bench/decision_quality.py --rps 2 --json /tmp/dq/rps2.json
+    .venv/bin/python bench/decision_quality.py --rps 10 50 --json /tmp/dq/rps10-50.json
+    .venv/bin/python bench/decision_quality.py --merge /tmp/dq/rps2.json /tmp/dq/rps10-50.json
 """
 
 from __future__ import annotations
@@ -87,6 +94,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="GLOB",
         help="cells whose label matches, e.g. 'errors-2x/0.9/50/*/60s' "
         "(scenario/base%%/rps/steps/interval)",
+    )
+    add(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="report the cells of earlier --json runs (slices of one grid, same settings) as "
+        "one run, simulating nothing",
     )
     add("--json", type=Path, help="write the cells here (and the rest to <name>.extras.json)")
     return parser.parse_args(argv)
@@ -185,8 +200,67 @@ def cost_lines(cost: dict[str, float], shifts: int) -> list[str]:
     ]
 
 
+_SAME_IN_EVERY_SLICE = ("replications", "seed", "confidence", "profile", "settings")
+
+
+def merge(paths: list[Path]) -> int:
+    """The table and acceptance check of slices of one run, from their JSON files."""
+    stats: dict[tuple[Cell, str], dict[str, Any]] = {}
+    unfinished: dict[tuple[Cell, str], int] = {}
+    first: dict[str, Any] | None = None
+    wall = 0.0
+    for path in paths:
+        side = json.loads(path.with_suffix(".extras.json").read_text())
+        settings = side["settings"]
+        if first is None:
+            first = settings
+        differs = [k for k in _SAME_IN_EVERY_SLICE if settings.get(k) != first.get(k)]
+        if differs:
+            raise SystemExit(f"error: {path} was run with other {', '.join(differs)}")
+        extras = {(c["cell"], c["judge"]): c for c in side["cells"]}
+        for row in json.loads(path.read_text()):
+            cell = Cell(
+                row["scenario"],
+                row["base_error"],
+                float(row["rps"]),
+                tuple(row["steps"]),
+                row["interval"],
+            )
+            key = (cell, row["judge"])
+            if key in stats:
+                raise SystemExit(f"error: {cell.label} ({row['judge']}) is in two slices")
+            stats[key] = row
+            unfinished[key] = extras[(cell.label, row["judge"])]["unfinished"]
+        wall += float(side.get("wall_seconds", 0.0))
+    assert first is not None
+    cells = sorted({cell for cell, _ in stats}, key=_grid_order)
+    gates = PROFILES[first["profile"]]
+    truths = {cell: truth(cell, gates) for cell in cells}
+    print(f"merged {len(paths)} slices: {len(cells)} cells, settings {first}")
+    print(table(cells, stats, truths, unfinished))
+    verdicts = judge_acceptance(stats, cells, float(first["confidence"]))
+    print(f"\nAcceptance (confidence {first['confidence']:g}, profile {first['profile']}):")
+    print(render(verdicts))
+    print(by_truth(stats, cells, truths))
+    shifts = sum(int(row["replications"]) for row in stats.values())
+    print(f"\nreplications: {shifts}; wall time of the slices: {wall:.0f} s")
+    return 0
+
+
+def _grid_order(cell: Cell) -> tuple[Any, ...]:
+    return (
+        list(SCENARIOS).index(cell.scenario),
+        cell.base_error,
+        cell.rps,
+        -len(cell.steps),
+        cell.interval,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.merge:
+        return merge(args.merge)
     replications = args.replications or (200 if args.quick else 2000)
     settings = Settings(
         args.profile,
