@@ -11,7 +11,6 @@ Shared by the acceptance test (a few shifts) and bench/chaos_sigkill.py (twenty 
 
 from __future__ import annotations
 
-import itertools
 import random
 import subprocess
 import time
@@ -24,6 +23,7 @@ from tests.integration.controller.cluster_view import (
     WeightWatcher,
     managed_route,
     step_path_problems,
+    weight_path_problems,
 )
 from tests.integration.controller.harness import Harness, ShiftUnderTest
 from tests.integration.controller.knobs import all_v1_spec, reset_shared_state, wait_canary_quiet
@@ -31,8 +31,6 @@ from tests.integration.controller.knobs import all_v1_spec, reset_shared_state, 
 STEPS = (25, 50, 100)
 INTERVAL = 3.0
 FAULT_AT_WEIGHT = 50  # a faulty case turns v3 bad once the route reaches this weight
-# A weight is seen up to one sampling period plus one read after it lands.
-LIVE_READ_TOLERANCE = 0.3
 KILL_DELAY = (0.5, 4.0)  # seconds a run lives before its SIGKILL, drawn uniformly
 MAX_KILLS = 8  # then the run is left to finish, so every shift ends
 # Slow VirtualService patches widen the window between recording a decision and confirming it
@@ -96,25 +94,6 @@ def _drive_with_kills(
                 outcome.mid_write_kills += 1
 
 
-def _weight_problems(changes: list[tuple[float, int]], faulty: bool) -> list[str]:
-    """The live weights must go forward through the steps (then back to 0 when faulty), each
-    step at least an interval after the one before, as read from the VirtualService itself."""
-    weights = [weight for _, weight in changes]
-    forward = [0, *STEPS]
-    went = weights if not faulty else weights[:-1]
-    if went != forward[: len(went)] or (faulty and weights[-1:] != [0]):
-        return [f"live weights {weights}: not steps forward" + (" then 0" if faulty else "")]
-    if not faulty and weights != forward:
-        return [f"live weights {weights}, expected {forward}"]
-    steps_seen = changes[1 : len(went)]  # from the first step to the last one taken
-    return [
-        f"live weight {after} came {t_after - t_before:.2f}s after {before}, sooner than the "
-        f"{INTERVAL:g}s interval"
-        for (t_before, before), (t_after, after) in itertools.pairwise(steps_seen)
-        if t_after - t_before < INTERVAL - LIVE_READ_TOLERANCE
-    ]
-
-
 def run_case(harness: Harness, case: ChaosCase, rng: random.Random) -> ChaosOutcome:
     shift = harness.new_shift(f"chaos{case.index}", steps=STEPS, interval=f"{INTERVAL:g}s")
     outcome = ChaosOutcome(case, shift.name)
@@ -132,7 +111,7 @@ def run_case(harness: Harness, case: ChaosCase, rng: random.Random) -> ChaosOutc
     status = harness.status(shift)
     outcome.phase = str(status.get("phase", ""))
     outcome.problems = _end_problems(harness, shift, case, status)
-    outcome.problems += _weight_problems(live, case.faulty)
+    outcome.problems += weight_path_problems(live, STEPS, INTERVAL, rolled_back=case.faulty)
     return outcome
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -169,3 +169,32 @@ def step_path_problems(
                 f"{after.time - before.time} after step {before.step}, sooner than {interval}"
             )
     return problems
+
+
+# A weight is seen up to one sampling period plus one read after it lands.
+LIVE_READ_TOLERANCE = 0.3
+
+
+def weight_path_problems(
+    changes: list[tuple[float, int]],
+    steps: Sequence[int],
+    interval: float,
+    *,
+    rolled_back: bool,
+) -> list[str]:
+    """The live weights (`WeightWatcher.changes`) must go forward through the steps (then to 0
+    for a rollback), each step at least an interval after the one before."""
+    weights = [weight for _, weight in changes]
+    forward = [0, *steps]
+    went = weights[:-1] if rolled_back else weights
+    if went != forward[: len(went)] or (rolled_back and weights[-1:] != [0]):
+        return [f"live weights {weights}: not steps forward" + (" then 0" if rolled_back else "")]
+    if not rolled_back and weights != forward:
+        return [f"live weights {weights}, expected {forward}"]
+    steps_seen = changes[1 : len(went)]  # from the first step to the last one taken
+    return [
+        f"live weight {after} came {t_after - t_before:.2f}s after {before}, sooner than the "
+        f"{interval:g}s interval"
+        for (t_before, before), (t_after, after) in itertools.pairwise(steps_seen)
+        if t_after - t_before < interval - LIVE_READ_TOLERANCE
+    ]

@@ -23,7 +23,6 @@ test (one case of each kind) and bench/chaos_sigkill.py (twenty and more).
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 import threading
@@ -45,6 +44,7 @@ from tests.integration.controller.cluster_view import (
     WeightWatcher,
     managed_route,
     step_path_problems,
+    weight_path_problems,
 )
 from tests.integration.controller.knobs import all_v1_spec, set_mesh_fault, wait_canary_quiet
 from tests.integration.daemon.daemon_process import (
@@ -60,7 +60,6 @@ STEPS = (25, 50, 100)
 INTERVAL = 3.0
 FAULT_AT_WEIGHT = 50  # faulty: v3 turns bad at this weight; deleted: the delete comes then
 CONTEST_AT_WEIGHT = 25  # contested: the second shift comes once the route has been claimed
-LIVE_READ_TOLERANCE = 0.3  # a weight is seen up to one sampling period plus one read late
 KILL_DELAY = (1.0, 5.0)  # seconds a daemon lives after it is ready, drawn uniformly
 MAX_KILLS = 6  # then the last daemon is left to finish, so every case ends
 PATCH_LATENCY_MS = 500
@@ -178,23 +177,6 @@ class Killer:
             self.daemon.kill()
 
 
-def _weight_problems(changes: list[tuple[float, int]], rolled_back: bool) -> list[str]:
-    weights = [weight for _, weight in changes]
-    forward = [0, *STEPS]
-    went = weights[:-1] if rolled_back else weights
-    if went != forward[: len(went)] or (rolled_back and weights[-1:] != [0]):
-        return [f"live weights {weights}: not steps forward" + (" then 0" if rolled_back else "")]
-    if not rolled_back and weights != forward:
-        return [f"live weights {weights}, expected {forward}"]
-    steps_seen = changes[1 : len(went)]
-    return [
-        f"live weight {after} came {t_after - t_before:.2f}s after {before}, sooner than the "
-        f"{INTERVAL:g}s interval"
-        for (t_before, before), (t_after, after) in itertools.pairwise(steps_seen)
-        if t_after - t_before < INTERVAL - LIVE_READ_TOLERANCE
-    ]
-
-
 class _World:
     """What the case does to the world as the live weight moves (called in the watcher's
     thread): turn v3 faulty, delete the shift, or create the contesting shift, once each."""
@@ -305,7 +287,9 @@ def run_daemon_case(
     outcome.problems += world.errors + refusal
     outcome.problems += _end_problems(info, case, name, outcome.end, last_status)
     rolled_back = case.kind in (Kind.FAULTY, Kind.DELETED)
-    outcome.problems += _weight_problems(watcher.changes(), rolled_back)
+    outcome.problems += weight_path_problems(
+        watcher.changes(), STEPS, INTERVAL, rolled_back=rolled_back
+    )
     return outcome
 
 
