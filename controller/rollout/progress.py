@@ -9,8 +9,9 @@ threshold.
 Gates of the sequential judge accumulate evidence over the shift, so their dwell is the step's
 interval from its start, whatever the checks in between said; a sequential gate that fails has
 refuted its hypothesis and is critical (rolls back at once). A step whose sequential gates are
-still waiting for ``minRequests`` canary requests stays Progressing, with no deadline while the
-canary gets traffic; the deadline rolls it back when the canary got no request for
+still waiting for ``minRequests`` canary requests (or, at the last step, for evidence that
+bounds the canary's rate: ``analysis.sequential``) stays Progressing, with no deadline while
+the canary gets traffic; the deadline rolls it back when the canary got no request for
 ``progressDeadline``.
 
 A step's start is quiet: a check that cannot judge for lack of data within one analysis window
