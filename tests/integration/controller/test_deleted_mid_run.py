@@ -16,18 +16,22 @@ from tests.integration.sandbox_fixtures import poll
 RUN_DEADLINE = 60.0
 
 
+def at_step_one(harness: Harness) -> None:
+    poll(
+        "the canary to get traffic",
+        lambda: canary_weight(harness.reader.virtual_service()) == 50,
+        RUN_DEADLINE,
+        every=0.1,
+    )
+
+
 def test_a_shift_deleted_mid_run_is_rolled_back_let_go_and_the_run_exits_3(
     harness: Harness,
 ) -> None:
     shift = harness.new_shift("deleted-mid-run", interval="30s")
     with WeightWatcher(harness.reader) as watcher:
         run = harness.start(shift)
-        poll(
-            "the canary to get traffic",
-            lambda: canary_weight(harness.reader.virtual_service()) == 50,
-            RUN_DEADLINE,
-            every=0.1,
-        )
+        at_step_one(harness)
         stored = harness.reader.shift(shift.name)
         assert stored is not None
         assert stored["metadata"]["finalizers"] == [FINALIZER]
@@ -62,12 +66,7 @@ def test_a_run_stopped_mid_shift_leaves_the_finalizer_and_the_next_run_carries_o
 ) -> None:
     shift = harness.new_shift("stopped-then-deleted", interval="30s")
     first = harness.start(shift)
-    poll(
-        "the canary to get traffic",
-        lambda: canary_weight(harness.reader.virtual_service()) == 50,
-        RUN_DEADLINE,
-        every=0.1,
-    )
+    at_step_one(harness)
     first.sigkill()
     kubectl(harness.info, "delete", "trafficshift", shift.name, "--wait=false")
     marked = harness.reader.shift(shift.name)
