@@ -4,6 +4,7 @@ updates the TrafficShift only when its spec changed. Time is injected: no test s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
@@ -46,15 +47,24 @@ OPTIONS = DriveOptions(tick_seconds=10, unreachable_deadline=timedelta(minutes=2
 
 
 def _drive(
-    deps: Dependencies, clock: Clock, options: DriveOptions = OPTIONS
+    deps: Dependencies,
+    clock: Clock,
+    options: DriveOptions = OPTIONS,
+    then: Callable[[TickOutcome], None] = lambda _: None,
 ) -> tuple[TickOutcome, list[TickOutcome]]:
+    """`drive` on the injected clock; every tick's outcome is kept, then handed to `then`."""
     seen: list[TickOutcome] = []
+
+    def on_tick(outcome: TickOutcome) -> None:
+        seen.append(outcome)
+        then(outcome)
+
     outcome = drive(
         deps,
         NAMESPACE,
         SHIFT_NAME,
         options=options,
-        on_tick=seen.append,
+        on_tick=on_tick,
         now=clock.now,
         sleep=clock.sleep,
     )
@@ -181,23 +191,16 @@ def test_a_shift_deleted_while_driven_is_rolled_back_let_go_and_exits_3() -> Non
     cluster = bookinfo_cluster()
     clock = Clock()
     deps = replace(make_deps(cluster), finalizers=True)
-    seen: list[TickOutcome] = []
+    ticks = 0
 
     def delete_after_step_one(outcome: TickOutcome) -> None:
-        seen.append(outcome)
-        if len(seen) == 1:
+        nonlocal ticks
+        ticks += 1
+        if ticks == 1:
             assert managed_route(cluster) != [dest("v1")]  # the canary has traffic
             cluster.mark_deleted(NAMESPACE, SHIFT_NAME)
 
-    outcome = drive(
-        deps,
-        NAMESPACE,
-        SHIFT_NAME,
-        options=OPTIONS,
-        on_tick=delete_after_step_one,
-        now=clock.now,
-        sleep=clock.sleep,
-    )
+    outcome, _ = _drive(deps, clock, then=delete_after_step_one)
 
     assert outcome.phase is Phase.ROLLED_BACK
     assert exit_code_for(outcome) == EXIT_ROLLED_BACK
@@ -215,25 +218,14 @@ def test_a_shift_that_ended_and_then_went_while_alerts_drained_keeps_its_end() -
         make_deps(cluster, FakePrometheus.healthy(error_rate=5.0)),
         alert_settings=AlertSettings.model_validate({"providers": {"hook": hook}}),
     )
-    seen: list[TickOutcome] = []
 
     def delete_once_ended(outcome: TickOutcome) -> None:
-        seen.append(outcome)
         if outcome.phase is Phase.ROLLED_BACK:
             assert outcome.status is not None
             assert outcome.status.pending_alerts  # the run keeps ticking to deliver it
             cluster.delete(SHIFT, NAMESPACE, SHIFT_NAME)
 
-    clock = Clock()
-    outcome = drive(
-        deps,
-        NAMESPACE,
-        SHIFT_NAME,
-        options=OPTIONS,
-        on_tick=delete_once_ended,
-        now=clock.now,
-        sleep=clock.sleep,
-    )
+    outcome, seen = _drive(deps, Clock(), then=delete_once_ended)
 
     assert outcome is seen[-1]
     assert (outcome.phase, exit_code_for(outcome)) == (Phase.ROLLED_BACK, EXIT_ROLLED_BACK)
